@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CoachingConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "coaching"
+    verbose_name = "Coaching & bookings"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects receivers)

@@ -1,0 +1,75 @@
+"""Errors a guest (or the owner) can cause. Each message is written to be shown as it is.
+
+Views translate these into a 4xx response with the message in one place (coaching/views.py);
+nothing that raises one of these leaves a half-written booking behind.
+"""
+
+
+class BookingError(Exception):
+    """Base class: a request the booking rules refuse. `status_code` is what the view answers."""
+
+    status_code = 400
+    default_message = "This booking could not be made."
+
+    def __init__(self, message: str | None = None):
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class SlotUnavailable(BookingError):
+    status_code = 409
+    default_message = "Sorry — that time was just taken. Please pick another slot."
+
+
+class OutsideAvailability(BookingError):
+    status_code = 409
+    default_message = "That time is not offered. Please pick one of the times shown."
+
+
+class SlotInPast(BookingError):
+    default_message = "That time has already passed. Please pick a later slot."
+
+
+class InsideMinimumNotice(BookingError):
+    default_message = "That time is too soon to book. Please pick a later slot."
+
+
+class BeyondHorizon(BookingError):
+    default_message = "That time is too far ahead to book yet."
+
+
+class WorkshopFull(BookingError):
+    status_code = 409
+    default_message = "Sorry — this workshop is sold out."
+
+
+class NotEnoughSeats(BookingError):
+    status_code = 409
+    default_message = "There are not enough seats left for that many people."
+
+
+class NotBookable(BookingError):
+    status_code = 404
+    default_message = "This is not open for booking."
+
+
+class BookingNotCancellable(BookingError):
+    status_code = 409
+    default_message = "This booking can no longer be cancelled."
+
+
+class BookingNotReschedulable(BookingError):
+    status_code = 409
+    default_message = "This booking can no longer be moved."
+
+
+class PaymentUnavailable(BookingError):
+    status_code = 503
+    default_message = "Payments are not available right now. Please try again in a few minutes."
+
+
+class Busy(BookingError):
+    """A lock could not be taken in time: the guest can simply try again."""
+
+    status_code = 503
+    default_message = "We are busy right now — please try again in a moment."

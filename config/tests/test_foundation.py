@@ -1,0 +1,87 @@
+import os
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.db import connection
+
+from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
+
+pytestmark = pytest.mark.django_db
+
+
+def test_makemigrations_check_is_clean():
+    call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_every_migration_is_applied_on_this_database():
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    assert plan == []
+
+
+def _counts():
+    models = [Coach, Workshop, AvailabilityBlock, Booking] + [apps.get_model("wagtailcore", "Page"), apps.get_model("auth", "User")]
+    return {m.__name__: m.objects.count() for m in models}
+
+
+def test_seed_demo_twice_leaves_identical_counts():
+    call_command("seed_demo", stdout=StringIO())
+    first = _counts()
+    call_command("seed_demo", stdout=StringIO())
+    assert _counts() == first
+    assert first["Coach"] == 3 and first["Workshop"] == 3
+    zones = set(Coach.objects.values_list("timezone", flat=True))
+    assert zones == {"Europe/London", "America/New_York", "Asia/Tokyo"}
+    assert AvailabilityBlock.objects.count() > 100
+
+
+def test_seeded_workshops_include_free_paid_and_nearly_full():
+    call_command("seed_demo", stdout=StringIO())
+    prices = {w.slug: w.price_amount for w in Workshop.objects.all()}
+    assert 0 in prices.values() and any(p > 0 for p in prices.values())
+    nearly_full = Workshop.objects.get(slug="deep-work-sprint")
+    sold = sum(Booking.objects.active().filter(workshop=nearly_full).values_list("seats", flat=True))
+    assert nearly_full.capacity - sold == 1
+
+
+def test_home_page_and_admin_login_answer(client):
+    call_command("seed_demo", stdout=StringIO())
+    home = client.get("/")
+    assert home.status_code == 200
+    assert b"Coaching that moves you forward" in home.content
+    assert client.get("/admin/login/").status_code == 200
+    # The admin itself requires a login.
+    assert client.get("/admin/").status_code == 302
+
+
+def test_healthz_answers(client):
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("secret", ["", "django-insecure-local-only-never-use-in-production", "short"])
+def test_production_settings_refuse_to_start_without_a_real_secret_key(secret):
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    if secret:
+        env["SECRET_KEY"] = secret
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is missing" in result.stderr
+
+
+def test_production_settings_start_with_a_real_secret_key():
+    env = dict(os.environ, SECRET_KEY="x" * 50, DJANGO_SETTINGS_MODULE="config.settings.production")
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
