@@ -1,0 +1,1 @@
+"""Wagtail admin hooks for the Google Calendar connection (owned by the Google work)."""
