@@ -1,0 +1,269 @@
+"""Availability in bulk: turn a weekly pattern into blocks, and clear days for holidays.
+
+The owner thinks in wall-clock time in the coach's zone ("Mon–Fri 09:00–17:00"); the database
+holds concrete UTC spans. Expansion goes through `coaching.timeutils.expand_weekly_pattern`, so
+09:00 stays 09:00 on both sides of a DST change.
+
+Every operation comes in two halves that share one planner: `preview_*` (a pure read, shown to the
+owner before they confirm) and the writer, which plans again inside its transaction with the coach
+row locked, so what is written is decided against the rows as they are at commit time. Spans that
+already exist, or overlap existing availability, an active booking or a hosted workshop, are
+skipped and reported — never duplicated — which also makes running the same bulk add twice a no-op.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from django.db import transaction
+
+from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
+from coaching.timeutils import expand_weekly_pattern, local_to_utc
+
+WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A bulk add longer than this is almost certainly a typo in the year.
+MAX_RANGE_DAYS = 366
+
+
+class InvalidAvailabilityRequest(ValueError):
+    """The pattern itself is wrong (bad range, overlapping times); the message is shown as it is."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Span:
+    start_at: datetime
+    end_at: datetime
+
+    def local(self, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+        return self.start_at.astimezone(zone), self.end_at.astimezone(zone)
+
+
+@dataclass(frozen=True)
+class SkippedSpan:
+    start_at: datetime
+    end_at: datetime
+    reason: str  # "already exists", "overlaps availability", "overlaps a booking", "overlaps a workshop"
+
+
+@dataclass
+class BulkAddPlan:
+    coach: Coach
+    to_create: list[Span] = field(default_factory=list)
+    skipped: list[SkippedSpan] = field(default_factory=list)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.coach.timezone)
+
+
+@dataclass
+class BulkAddResult(BulkAddPlan):
+    created: list[AvailabilityBlock] = field(default_factory=list)
+
+
+@dataclass
+class RemovalPlan:
+    coach: Coach
+    window_start: datetime
+    window_end: datetime
+    blocks_removed: list[AvailabilityBlock] = field(default_factory=list)
+    # Pieces of blocks that stick out of the window and are kept (a block crossing the window edge).
+    pieces_kept: list[Span] = field(default_factory=list)
+    bookings_affected: list[Booking] = field(default_factory=list)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.coach.timezone)
+
+
+def parse_weekdays(value: str | Iterable[str]) -> list[int]:
+    """'mon,tue,fri' (or a list of codes) → [0, 1, 4]. Raises InvalidAvailabilityRequest."""
+    codes = value.split(",") if isinstance(value, str) else list(value)
+    days = []
+    for code in codes:
+        code = code.strip().lower()[:3]
+        if not code:
+            continue
+        if code not in WEEKDAY_CODES:
+            raise InvalidAvailabilityRequest(f"“{code}” is not a weekday (use mon, tue, wed, thu, fri, sat, sun).")
+        days.append(WEEKDAY_CODES.index(code))
+    if not days:
+        raise InvalidAvailabilityRequest("Pick at least one weekday.")
+    return sorted(set(days))
+
+
+def parse_time_ranges(value: str) -> list[tuple[time, time]]:
+    """'09:00-12:00,13:00-17:00' → [(09:00, 12:00), (13:00, 17:00)]. Raises InvalidAvailabilityRequest."""
+    ranges = []
+    for chunk in value.replace("–", "-").split(","):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        try:
+            start_text, end_text = (part.strip() for part in chunk.split("-"))
+            ranges.append((time.fromisoformat(start_text), time.fromisoformat(end_text)))
+        except ValueError:
+            raise InvalidAvailabilityRequest(f"“{chunk}” is not a time range like 09:00-12:00.") from None
+    validate_time_ranges(ranges)
+    return ranges
+
+
+def validate_time_ranges(time_ranges: Sequence[tuple[time, time]]) -> None:
+    if not time_ranges:
+        raise InvalidAvailabilityRequest("Give at least one daily time range, e.g. 09:00-12:00.")
+    for start, end in time_ranges:
+        # 00:00 as an end means midnight; anything else must end after it starts (no overnight ranges).
+        if end != time(0) and end <= start:
+            raise InvalidAvailabilityRequest(f"The range {start:%H:%M}–{end:%H:%M} must end after it starts.")
+    ordered = sorted(time_ranges)
+    for (_, first_end), (second_start, _) in zip(ordered, ordered[1:], strict=False):
+        if first_end == time(0) or first_end > second_start:
+            raise InvalidAvailabilityRequest("The daily time ranges overlap each other; merge them into one.")
+
+
+def _validate_dates(start_date: date, end_date: date) -> None:
+    if end_date < start_date:
+        raise InvalidAvailabilityRequest("The last day must not be before the first day.")
+    if (end_date - start_date).days >= MAX_RANGE_DAYS:
+        raise InvalidAvailabilityRequest(f"Add at most {MAX_RANGE_DAYS} days at a time.")
+
+
+def _overlaps(start_at, end_at, intervals) -> bool:
+    return any(other_start < end_at and start_at < other_end for other_start, other_end in intervals)
+
+
+def _plan_bulk_add(*, coach, weekdays, time_ranges, start_date, end_date) -> BulkAddPlan:
+    weekdays = list(weekdays)
+    if not weekdays:
+        raise InvalidAvailabilityRequest("Pick at least one weekday.")
+    validate_time_ranges(time_ranges)
+    _validate_dates(start_date, end_date)
+    zone = zoneinfo.ZoneInfo(coach.timezone)
+    spans = expand_weekly_pattern(
+        zone=zone, weekdays=weekdays, time_ranges=time_ranges, start_date=start_date, end_date=end_date
+    )
+    plan = BulkAddPlan(coach=coach)
+    if not spans:
+        return plan
+    window_start, window_end = spans[0][0], max(end for _, end in spans)
+
+    # Three queries whatever the range holds; the comparisons below are on small in-memory lists.
+    blocks = list(
+        AvailabilityBlock.objects.filter(coach=coach, start_at__lt=window_end, end_at__gt=window_start).values_list(
+            "start_at", "end_at"
+        )
+    )
+    bookings = list(
+        Booking.objects.active()
+        .filter(coach=coach)
+        .overlapping(window_start, window_end)
+        .values_list("start_at", "end_at")
+    )
+    workshops = list(
+        Workshop.objects.filter(host=coach, start_at__lt=window_end, end_at__gt=window_start).values_list(
+            "start_at", "end_at"
+        )
+    )
+    existing = set(blocks)
+    for start_at, end_at in spans:
+        if (start_at, end_at) in existing:
+            reason = "already exists"
+        elif _overlaps(start_at, end_at, blocks):
+            reason = "overlaps availability"
+        elif _overlaps(start_at, end_at, bookings):
+            reason = "overlaps a booking"
+        elif _overlaps(start_at, end_at, workshops):
+            reason = "overlaps a workshop"
+        else:
+            plan.to_create.append(Span(start_at, end_at))
+            continue
+        plan.skipped.append(SkippedSpan(start_at, end_at, reason))
+    return plan
+
+
+def preview_bulk_add(
+    *, coach: Coach, weekdays: Iterable[int], time_ranges: Sequence[tuple[time, time]], start_date: date, end_date: date
+) -> BulkAddPlan:
+    """What `bulk_add_availability` would create and skip, without writing anything.
+
+    `weekdays` uses Python's numbering (Monday = 0); times are wall-clock in the coach's zone.
+    Raises InvalidAvailabilityRequest for a pattern that makes no sense.
+    """
+    return _plan_bulk_add(
+        coach=coach, weekdays=weekdays, time_ranges=time_ranges, start_date=start_date, end_date=end_date
+    )
+
+
+def bulk_add_availability(
+    *, coach: Coach, weekdays: Iterable[int], time_ranges: Sequence[tuple[time, time]], start_date: date, end_date: date
+) -> BulkAddResult:
+    """Create the weekly pattern's blocks for `coach`, all or nothing.
+
+    Guarantees: one transaction; the coach row is locked so two concurrent bulk adds for one coach
+    serialize; spans that exist already or overlap availability, active bookings or the coach's
+    workshops are skipped and reported in `.skipped`, so running it twice creates nothing the second
+    time. Raises InvalidAvailabilityRequest for a pattern that makes no sense.
+    """
+    with transaction.atomic():
+        locked = Coach.objects.select_for_update().get(pk=coach.pk)
+        plan = _plan_bulk_add(
+            coach=locked, weekdays=weekdays, time_ranges=time_ranges, start_date=start_date, end_date=end_date
+        )
+        blocks = [AvailabilityBlock(coach=locked, start_at=s.start_at, end_at=s.end_at) for s in plan.to_create]
+        for block in blocks:
+            block.full_clean(exclude=["coach"])
+        created = AvailabilityBlock.objects.bulk_create(blocks)
+    return BulkAddResult(coach=locked, to_create=plan.to_create, skipped=plan.skipped, created=created)
+
+
+def _plan_removal(*, coach, start_date, end_date) -> RemovalPlan:
+    _validate_dates(start_date, end_date)
+    zone = zoneinfo.ZoneInfo(coach.timezone)
+    # Whole local days: [start_date 00:00, the day after end_date 00:00) in the coach's zone.
+    window_start = local_to_utc(start_date, time(0), zone)
+    window_end = local_to_utc(date.fromordinal(end_date.toordinal() + 1), time(0), zone)
+    plan = RemovalPlan(coach=coach, window_start=window_start, window_end=window_end)
+    plan.blocks_removed = list(
+        AvailabilityBlock.objects.filter(coach=coach, start_at__lt=window_end, end_at__gt=window_start)
+    )
+    for block in plan.blocks_removed:
+        if block.start_at < window_start:
+            plan.pieces_kept.append(Span(block.start_at, window_start))
+        if block.end_at > window_end:
+            plan.pieces_kept.append(Span(window_end, block.end_at))
+    plan.bookings_affected = list(
+        Booking.objects.active().filter(coach=coach).overlapping(window_start, window_end).order_by("start_at")
+    )
+    return plan
+
+
+def preview_remove_availability(*, coach: Coach, start_date: date, end_date: date) -> RemovalPlan:
+    """Which blocks a removal of whole local days would delete, and which active bookings fall in it.
+
+    Bookings are reported, not cancelled: the owner decides what to do with each one.
+    """
+    return _plan_removal(coach=coach, start_date=start_date, end_date=end_date)
+
+
+def remove_availability(*, coach: Coach, start_date: date, end_date: date) -> RemovalPlan:
+    """Clear the coach's availability on whole local days `start_date`..`end_date` (holidays).
+
+    Blocks inside the days are deleted; a block crossing the edge is cut back to the part outside.
+    Bookings already made are left alone and returned in `.bookings_affected` so the owner can move
+    or cancel them. One transaction, coach row locked. Running it twice changes nothing the second time.
+    """
+    with transaction.atomic():
+        locked = Coach.objects.select_for_update().get(pk=coach.pk)
+        plan = _plan_removal(coach=locked, start_date=start_date, end_date=end_date)
+        AvailabilityBlock.objects.filter(pk__in=[block.pk for block in plan.blocks_removed]).delete()
+        AvailabilityBlock.objects.bulk_create(
+            AvailabilityBlock(coach=locked, start_at=piece.start_at, end_at=piece.end_at) for piece in plan.pieces_kept
+        )
+    return plan
