@@ -73,3 +73,10 @@ class Busy(BookingError):
 
     status_code = 503
     default_message = "We are busy right now — please try again in a moment."
+
+
+class InvalidDetails(BookingError):
+    """The guest's details (name, email, seats, time zone) are not acceptable."""
+
+    status_code = 400
+    default_message = "Please check your details."

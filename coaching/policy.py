@@ -1,0 +1,58 @@
+"""The owner's booking policy (Settings → Booking policy) applied to one booking."""
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from wagtail.models import Site
+
+from .models import Booking, BookingPolicy
+
+
+def get_policy() -> BookingPolicy:
+    """The policy of the default site (created with defaults on first use)."""
+    site = Site.objects.filter(is_default_site=True).first() or Site.objects.first()
+    if site is None:
+        return BookingPolicy()
+    return BookingPolicy.for_site(site)
+
+
+def refundable_amount(booking: Booking) -> int:
+    return max(booking.amount_paid - booking.amount_refunded, 0)
+
+
+def is_before_cancellation_cutoff(booking: Booking, *, policy: BookingPolicy, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return now <= booking.start_at - timedelta(hours=policy.cancellation_cutoff_hours)
+
+
+def refund_due_on_cancel(booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None) -> int:
+    """What a guest gets back for cancelling now: everything before the cut-off, nothing after."""
+    policy = policy or get_policy()
+    if policy.refund_rule == BookingPolicy.RefundRule.NONE:
+        return 0
+    if is_before_cancellation_cutoff(booking, policy=policy, now=now):
+        return refundable_amount(booking)
+    return 0
+
+
+def guest_may_cancel(booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None) -> bool:
+    policy = policy or get_policy()
+    now = now or timezone.now()
+    if not booking.is_active or booking.start_at <= now:
+        return False
+    return policy.allow_cancel_after_cutoff or is_before_cancellation_cutoff(booking, policy=policy, now=now)
+
+
+def guest_reschedule_refusal(booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None) -> str:
+    """Why a guest may not move this booking now ('' when they may)."""
+    policy = policy or get_policy()
+    now = now or timezone.now()
+    if booking.is_workshop:
+        return "Workshop seats cannot be moved to another date; you can cancel instead."
+    if booking.status != Booking.Status.CONFIRMED:
+        return "Only confirmed bookings can be moved."
+    if now > booking.start_at - timedelta(hours=policy.reschedule_cutoff_hours):
+        return f"Bookings can be moved up to {policy.reschedule_cutoff_hours} hours before they start."
+    if booking.reschedule_count >= policy.max_reschedules:
+        return f"This booking has already been moved {booking.reschedule_count} times, the most we allow."
+    return ""

@@ -1,0 +1,353 @@
+"""Google Calendar sync: connect/disconnect a coach, pull busy times, push booking events.
+
+What these functions guarantee:
+- Google is only called for a coach whose connection works (status "connected"); once Google says
+  the grant is gone the coach is marked broken, the owner is emailed once, and nothing calls Google
+  for that coach until someone reconnects.
+- A pull replaces the coach's busy slots inside the pulled window in one transaction, so the
+  schedule never sees half an answer.
+- Pushes are idempotent: the event id is derived from the booking reference, so a retried insert
+  finds its own event (409) and updates it instead of creating a second one.
+- Transient failures (network, 5xx, rate limits) propagate as `google.TransientError` for the task
+  to retry with backoff; they never touch a booking.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from coaching.crypto import DecryptionFailed, decrypt_text, encrypt_text
+from coaching.integrations import google
+from coaching.models import Booking, BookingLog, Coach, CoachBusySlot
+
+from .log import log_booking
+
+logger = logging.getLogger(__name__)
+
+# Busy times are pulled a day past the horizon: a session that starts just inside the horizon may
+# end after it, and its busy time must be known too.
+PULL_MARGIN = timedelta(days=1)
+DEFAULT_CALENDAR = "primary"
+
+
+# --- connection state ------------------------------------------------------------------------------
+
+
+def is_connected(coach: Coach) -> bool:
+    """True when we may call Google for this coach."""
+    return (
+        google.is_configured()
+        and coach.google_status == Coach.GoogleStatus.CONNECTED
+        and bool(coach.google_credentials)
+    )
+
+
+def booking_calendar_id(coach: Coach) -> str:
+    return coach.google_calendar_id or DEFAULT_CALENDAR
+
+
+def busy_calendar_ids(coach: Coach) -> list[str]:
+    return list(coach.google_busy_calendar_ids or [DEFAULT_CALENDAR])
+
+
+def connect_coach(*, coach: Coach, credentials_info: dict, account_email: str = "") -> Coach:
+    """Store freshly granted credentials (encrypted) and mark the connection working."""
+    with transaction.atomic():
+        coach = Coach.objects.select_for_update().get(pk=coach.pk)
+        coach.google_credentials = encrypt_text(json.dumps(credentials_info))
+        coach.google_status = Coach.GoogleStatus.CONNECTED
+        coach.google_account_email = account_email or coach.google_account_email
+        coach.google_last_error = ""
+        coach.google_last_error_at = None
+        if not coach.google_calendar_id:
+            coach.google_calendar_id = DEFAULT_CALENDAR
+        if not coach.google_busy_calendar_ids:
+            coach.google_busy_calendar_ids = [DEFAULT_CALENDAR]
+        coach.save(
+            update_fields=[
+                "google_credentials",
+                "google_status",
+                "google_account_email",
+                "google_last_error",
+                "google_last_error_at",
+                "google_calendar_id",
+                "google_busy_calendar_ids",
+                "updated_at",
+            ]
+        )
+    return coach
+
+
+def disconnect_coach(*, coach: Coach) -> Coach:
+    """Forget the credentials and the cached busy times (they would block slots nobody can refresh)."""
+    with transaction.atomic():
+        coach = Coach.objects.select_for_update().get(pk=coach.pk)
+        coach.google_credentials = ""
+        coach.google_status = Coach.GoogleStatus.DISCONNECTED
+        coach.google_last_error = ""
+        coach.google_last_error_at = None
+        coach.google_last_synced_at = None
+        coach.save(
+            update_fields=[
+                "google_credentials",
+                "google_status",
+                "google_last_error",
+                "google_last_error_at",
+                "google_last_synced_at",
+                "updated_at",
+            ]
+        )
+        CoachBusySlot.objects.filter(coach=coach).delete()
+    return coach
+
+
+def choose_calendars(*, coach: Coach, booking_calendar: str, busy_calendars: list[str]) -> Coach:
+    """Which calendar receives bookings, and which calendars' busy time blocks slots."""
+    with transaction.atomic():
+        coach = Coach.objects.select_for_update().get(pk=coach.pk)
+        coach.google_calendar_id = booking_calendar or DEFAULT_CALENDAR
+        coach.google_busy_calendar_ids = list(dict.fromkeys(busy_calendars)) or [DEFAULT_CALENDAR]
+        coach.save(update_fields=["google_calendar_id", "google_busy_calendar_ids", "updated_at"])
+    return coach
+
+
+def mark_connection_broken(*, coach: Coach, reason: str, now: datetime | None = None) -> bool:
+    """Mark the coach's connection broken and email the owner — once per breakage.
+
+    Returns True when this call broke it (False when it already was, or the coach disconnected).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = Coach.objects.filter(pk=coach.pk, google_status=Coach.GoogleStatus.CONNECTED).update(
+            google_status=Coach.GoogleStatus.BROKEN,
+            google_last_error=reason[:2000],
+            google_last_error_at=now,
+            updated_at=now,
+        )
+        if changed:
+            coach_name, coach_pk = coach.name, coach.pk
+            transaction.on_commit(lambda: _tell_owner_broken(coach_name=coach_name, coach_pk=coach_pk, reason=reason))
+    coach.refresh_from_db()
+    logger.warning("Google Calendar connection of coach %s broken: %s", coach.pk, reason)
+    return bool(changed)
+
+
+def _tell_owner_broken(*, coach_name: str, coach_pk: int, reason: str) -> None:
+    from django.urls import reverse
+
+    link = settings.SITE_URL + reverse("coaching_google:coach", args=[coach_pk])
+    try:
+        send_mail(
+            subject=f"Google Calendar disconnected for {coach_name}",
+            message=(
+                f"Google no longer accepts the calendar connection of {coach_name}.\n\n"
+                f"Reason: {reason}\n\n"
+                "Until it is reconnected, their Google busy times are not refreshed and new bookings "
+                "are not added to their calendar (bookings themselves keep working).\n\n"
+                f"Reconnect here: {link}\n"
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[settings.OWNER_EMAIL],
+        )
+    except Exception:  # the admin still shows the broken status; a mail outage must not raise here
+        logger.exception("Could not email the owner about coach %s's broken Google connection", coach_pk)
+
+
+def record_sync_error(*, coach: Coach, error: str, now: datetime | None = None) -> None:
+    Coach.objects.filter(pk=coach.pk).update(google_last_error=error[:2000], google_last_error_at=now or timezone.now())
+
+
+# --- the client, with credential bookkeeping ------------------------------------------------------
+
+
+@contextmanager
+def _calendar(coach: Coach):
+    """A CalendarClient for the coach; stores refreshed tokens and breaks the connection on a dead grant."""
+    try:
+        credentials_info = json.loads(decrypt_text(coach.google_credentials))
+    except (DecryptionFailed, ValueError) as exc:
+        mark_connection_broken(coach=coach, reason=f"Stored credentials unreadable ({exc}); reconnect the calendar.")
+        raise google.GrantRevoked(str(exc)) from exc
+    client = google.CalendarClient(credentials_info)
+    try:
+        yield client
+    except google.GrantRevoked as exc:
+        mark_connection_broken(coach=coach, reason=str(exc))
+        raise
+    finally:
+        refreshed = client.credentials_info
+        if refreshed.get("token") != credentials_info.get("token"):
+            # Keep the refresh token we had if Google did not send a new one.
+            refreshed["refresh_token"] = refreshed.get("refresh_token") or credentials_info.get("refresh_token")
+            Coach.objects.filter(pk=coach.pk, google_status=Coach.GoogleStatus.CONNECTED).update(
+                google_credentials=encrypt_text(json.dumps(refreshed))
+            )
+
+
+def list_coach_calendars(*, coach: Coach) -> list[google.CalendarInfo]:
+    """The coach's calendars for the picker ([] when not connected)."""
+    if not is_connected(coach):
+        return []
+    with _calendar(coach) as client:
+        return client.list_calendars()
+
+
+# --- pull --------------------------------------------------------------------------------------------
+
+
+def pull_busy_times(*, coach: Coach, now: datetime | None = None) -> int | None:
+    """Refresh the coach's busy slots from Google over [now, now + horizon (+1 day)].
+
+    Replaces the coach's CoachBusySlot rows inside that window (and drops ones already over) in one
+    transaction. Returns how many busy slots were stored, or None when the coach is not connected or
+    the grant turned out to be dead (the coach is then marked broken). Raises google.TransientError
+    (retry later) or google.GoogleError (recorded on the coach).
+    """
+    now = now or timezone.now()
+    if not is_connected(coach):
+        return None
+    window_start = now
+    window_end = now + timedelta(days=coach.horizon_days) + PULL_MARGIN
+    try:
+        with _calendar(coach) as client:
+            answer = client.free_busy(calendar_ids=busy_calendar_ids(coach), start=window_start, end=window_end)
+    except google.GrantRevoked:
+        return None
+    except google.GoogleError as exc:
+        record_sync_error(coach=coach, error=str(exc), now=now)
+        raise
+    with transaction.atomic():
+        # The window's rows go, and so do rows already over: only the future is worth caching.
+        CoachBusySlot.objects.filter(coach=coach, start_at__lt=window_end, end_at__gt=window_start).delete()
+        CoachBusySlot.objects.filter(coach=coach, end_at__lte=window_start).delete()
+        CoachBusySlot.objects.bulk_create(
+            CoachBusySlot(coach=coach, start_at=start, end_at=end, fetched_at=now) for start, end in answer.busy
+        )
+        error = ""
+        if answer.errors:
+            error = "Some calendars could not be read: " + ", ".join(
+                f"{calendar_id} ({reason})" for calendar_id, reason in sorted(answer.errors.items())
+            )
+        Coach.objects.filter(pk=coach.pk).update(
+            google_last_synced_at=now, google_last_error=error, google_last_error_at=now if error else None
+        )
+    return len(answer.busy)
+
+
+# --- push ------------------------------------------------------------------------------------------
+
+
+def event_body(booking: Booking) -> dict:
+    coach = booking.coach
+    lines = [
+        f"Booked through {settings.WAGTAIL_SITE_NAME}.",
+        f"Booking reference: {booking.reference}",
+        f"Guest: {booking.guest_name} <{booking.guest_email}>",
+    ]
+    if booking.guest_phone:
+        lines.append(f"Phone: {booking.guest_phone}")
+    if booking.guest_notes:
+        lines += ["", "Notes from the guest:", booking.guest_notes]
+    return {
+        "summary": f"{booking.title} — {booking.guest_name}",
+        "description": "\n".join(lines),
+        "start": {"dateTime": booking.start_at.isoformat(), "timeZone": coach.timezone},
+        "end": {"dateTime": booking.end_at.isoformat(), "timeZone": coach.timezone},
+        "attendees": [{"email": booking.guest_email, "displayName": booking.guest_name}],
+        "status": "confirmed",
+        "extendedProperties": {"private": {"booking_reference": booking.reference}},
+    }
+
+
+def _event_id(booking: Booking) -> str:
+    return booking.google_event_id or google.event_id_for(booking.reference)
+
+
+def _pushable(booking: Booking) -> bool:
+    # Workshops live in the host's calendar as one event of their own; seats are not pushed.
+    return booking.coach_id is not None and booking.status == Booking.Status.CONFIRMED and is_connected(booking.coach)
+
+
+def push_booking_event(*, booking: Booking) -> str:
+    """Put a confirmed 1-on-1 booking in the coach's booking calendar. Idempotent.
+
+    Returns "created", "updated" (the event already existed: a retry) or "skipped" (not confirmed,
+    a workshop seat, or the coach not connected).
+    """
+    if not _pushable(booking):
+        return "skipped"
+    coach = booking.coach
+    event_id = _event_id(booking)
+    body = event_body(booking)
+    try:
+        with _calendar(coach) as client:
+            try:
+                client.insert_event(calendar_id=booking_calendar_id(coach), event={"id": event_id, **body})
+                outcome = "created"
+            except google.Conflict:
+                # Our own earlier attempt (or a deleted event with our id): bring it up to date.
+                client.patch_event(calendar_id=booking_calendar_id(coach), event_id=event_id, changes=body)
+                outcome = "updated"
+    except google.GrantRevoked:
+        return "skipped"
+    with transaction.atomic():
+        Booking.objects.filter(pk=booking.pk).update(google_event_id=event_id)
+        log_booking(booking, "google_event_pushed", actor=BookingLog.Actor.TASK, event_id=event_id, outcome=outcome)
+    booking.google_event_id = event_id
+    return outcome
+
+
+def patch_booking_event(*, booking: Booking) -> str:
+    """Move the coach's event to the booking's new time.
+
+    Returns "updated", "created" (never pushed before), "gone" (the coach deleted the event: done)
+    or "skipped".
+    """
+    if not _pushable(booking):
+        return "skipped"
+    if not booking.google_event_id:
+        return push_booking_event(booking=booking)
+    coach = booking.coach
+    body = event_body(booking)
+    try:
+        with _calendar(coach) as client:
+            client.patch_event(calendar_id=booking_calendar_id(coach), event_id=booking.google_event_id, changes=body)
+    except google.Gone:
+        return "gone"
+    except google.GrantRevoked:
+        return "skipped"
+    log_booking(booking, "google_event_moved", actor=BookingLog.Actor.TASK, event_id=booking.google_event_id)
+    return "updated"
+
+
+def delete_booking_event(*, booking: Booking) -> str:
+    """Remove a cancelled booking's event. Returns "deleted", "gone" (already deleted) or "skipped"."""
+    if booking.coach_id is None or booking.status in (Booking.Status.CONFIRMED, Booking.Status.PENDING_PAYMENT):
+        return "skipped"
+    if not (booking.google_event_id or booking.confirmed_at):
+        return "skipped"  # a hold that was never confirmed was never pushed
+    coach = booking.coach
+    if not is_connected(coach):
+        return "skipped"
+    event_id = _event_id(booking)
+    outcome = "deleted"
+    try:
+        with _calendar(coach) as client:
+            client.delete_event(calendar_id=booking_calendar_id(coach), event_id=event_id)
+    except google.Gone:
+        outcome = "gone"
+    except google.GrantRevoked:
+        return "skipped"
+    with transaction.atomic():
+        Booking.objects.filter(pk=booking.pk).update(google_event_id="")
+        log_booking(booking, "google_event_deleted", actor=BookingLog.Actor.TASK, event_id=event_id, outcome=outcome)
+    booking.google_event_id = ""
+    return outcome
