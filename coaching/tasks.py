@@ -1,1 +1,135 @@
 """Celery tasks: thin wrappers that take ids and call services."""
+
+# --- Notifications (emails with .ics invites; see coaching/notifications.py) ----------------------
+
+from celery import shared_task  # noqa: E402
+from django.utils import timezone as _timezone  # noqa: E402
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def deliver_notification(self, notification_id: int) -> str:
+    """Send one outbox row; on an SMTP failure retry when the row's backoff says so."""
+    from coaching import notifications
+    from coaching.models import Notification
+
+    outcome = notifications.deliver_notification(notification_id)
+    if outcome == "retry" and not self.request.is_eager:
+        next_attempt_at = Notification.objects.values_list("next_attempt_at", flat=True).get(pk=notification_id)
+        countdown = max((next_attempt_at - _timezone.now()).total_seconds(), 1)
+        # No max_retries here: the row counts attempts and gives up itself (status "failed").
+        raise self.retry(countdown=countdown, max_retries=None)
+    return outcome
+
+
+@shared_task(ignore_result=True)
+def deliver_pending_notifications() -> dict:
+    """Beat, every minute: send every owed message that is due (covers broker outages and crashes)."""
+    from coaching import notifications
+
+    return notifications.deliver_pending()
+
+
+@shared_task(ignore_result=True)
+def send_due_reminders() -> int:
+    """Beat: owe (once per booking start) and send the reminders of sessions starting soon."""
+    from coaching import notifications
+
+    return notifications.send_due_reminders()
+
+
+# --- Google Calendar (coaching/services/google_sync.py) -------------------------------------------
+
+GOOGLE_MAX_RETRIES = 6
+
+
+def google_retry_delay(retries: int) -> int:
+    """Exponential backoff for Google's rate limits and outages: 30 s, 1 min, 2 min, … capped at 30 min."""
+    return min(30 * 2**retries, 1800)
+
+
+def _google_retry_or_record(task, *, coach, exc) -> str:
+    from coaching.services import google_sync
+
+    if task.request.retries >= task.max_retries:
+        google_sync.record_sync_error(coach=coach, error=f"Gave up after {task.request.retries + 1} attempts: {exc}")
+        return "failed"
+    raise task.retry(exc=exc, countdown=google_retry_delay(task.request.retries))
+
+
+def _run_google_booking_task(task, booking_id: int, action) -> str:
+    from coaching.integrations import google
+    from coaching.models import Booking
+    from coaching.services import google_sync
+
+    booking = Booking.objects.select_related("coach").filter(pk=booking_id).first()
+    if booking is None or booking.coach is None:
+        return "skipped"
+    try:
+        return action(booking=booking)
+    except (google.TransientError, google.AuthRefreshNeeded) as exc:
+        return _google_retry_or_record(task, coach=booking.coach, exc=exc)
+    except google.GoogleError as exc:
+        # Refused for good (no write access to the calendar, bad request): tell the owner via the admin.
+        google_sync.record_sync_error(coach=booking.coach, error=str(exc))
+        return "failed"
+
+
+@shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
+def push_booking_event_task(self, booking_id: int) -> str:
+    """Insert a confirmed booking into the coach's Google Calendar (idempotent: deterministic event id)."""
+    from coaching.services import google_sync
+
+    return _run_google_booking_task(self, booking_id, google_sync.push_booking_event)
+
+
+@shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
+def patch_booking_event_task(self, booking_id: int) -> str:
+    """Move the coach's event to the booking's new time (a deleted event counts as done)."""
+    from coaching.services import google_sync
+
+    return _run_google_booking_task(self, booking_id, google_sync.patch_booking_event)
+
+
+@shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
+def delete_booking_event_task(self, booking_id: int) -> str:
+    """Remove a cancelled booking's event (already deleted counts as done)."""
+    from coaching.services import google_sync
+
+    return _run_google_booking_task(self, booking_id, google_sync.delete_booking_event)
+
+
+@shared_task(bind=True, max_retries=2, ignore_result=True)
+def pull_coach_busy_times(self, coach_id: int) -> int | None:
+    """Refresh one coach's busy slots from Google (the next beat run retries anyway, so few retries)."""
+    from coaching.integrations import google
+    from coaching.models import Coach
+    from coaching.services import google_sync
+
+    coach = Coach.objects.filter(pk=coach_id).first()
+    if coach is None:
+        return None
+    try:
+        return google_sync.pull_busy_times(coach=coach)
+    except (google.TransientError, google.AuthRefreshNeeded) as exc:
+        _google_retry_or_record(self, coach=coach, exc=exc)
+        return None
+    except google.GoogleError:
+        return None  # recorded on the coach by the service
+
+
+@shared_task(ignore_result=True)
+def pull_all_busy_times() -> int:
+    """Beat, every 15 minutes: one pull task per coach with a working Google connection."""
+    from coaching.integrations import google
+    from coaching.models import Coach
+
+    if not google.is_configured():
+        return 0
+    coach_ids = list(
+        Coach.objects.filter(is_active=True, google_status=Coach.GoogleStatus.CONNECTED)
+        .exclude(google_credentials="")
+        .values_list("pk", flat=True)
+    )
+    for coach_id in coach_ids:
+        pull_coach_busy_times.delay(coach_id)
+    return len(coach_ids)
