@@ -179,6 +179,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Bookings <bookings@example.com>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who hears about broken integrations and undeliverable mail.
 OWNER_EMAIL = env("OWNER_EMAIL", "owner@example.com")
+# Outbox delivery (coaching/notifications.py): a failing message is retried after 1, 2, 4 … minutes
+# (capped at an hour) and marked "failed" — shown in the admin and mailed to OWNER_EMAIL — after this many attempts.
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 6)
+NOTIFICATION_RETRY_BASE_SECONDS = env_int("NOTIFICATION_RETRY_BASE_SECONDS", 60)
 
 # Celery. No broker configured → tasks run in-process, at once (embedded mode).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -191,6 +195,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Several sites (or test runs) can share one Redis by giving each its own queue.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "celery")
 # A broker outage must not hang a booking request: fail fast, the outbox catches up later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
