@@ -215,6 +215,10 @@ STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "" if STRIPE_SECRET_KEY else "whsec_local_test_checkout")
 # Only for tests and local stand-ins: where the stripe SDK sends API calls.
 STRIPE_API_BASE = env("STRIPE_API_BASE")
+# A slow Stripe must not hang a guest's request: give up after this long, retrying (with the same
+# idempotency key) this many times first.
+STRIPE_TIMEOUT_SECONDS = float(env("STRIPE_TIMEOUT_SECONDS", "10"))
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 15)
 
 # Google Calendar. Off until a client id and secret are configured.
