@@ -1,0 +1,62 @@
+"""Who sees what in the back office.
+
+The owner (a superuser, or a staff user with the coaching permissions who is *not* a coach) sees
+everything. A coach whose `Coach.user` is the logged-in user sees and manages only their own
+bookings and availability — even if a group gives them wider model permissions, because the link
+to a Coach row is the stronger statement. Everyone else sees nothing.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from coaching.models import AvailabilityBlock, Booking, Coach, CoachBusySlot
+
+OWNER_PERMISSION = "coaching.change_booking"
+
+
+def coach_of(user) -> Coach | None:
+    if not user.is_authenticated:
+        return None
+    return Coach.objects.filter(user=user).first()
+
+
+def is_owner(user) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user.has_perm(OWNER_PERMISSION) and coach_of(user) is None
+
+
+def can_use_back_office(user) -> bool:
+    return is_owner(user) or coach_of(user) is not None
+
+
+def visible_coaches(user) -> QuerySet[Coach]:
+    if is_owner(user):
+        return Coach.objects.all()
+    coach = coach_of(user)
+    return Coach.objects.filter(pk=coach.pk) if coach else Coach.objects.none()
+
+
+def visible_bookings(user) -> QuerySet[Booking]:
+    if is_owner(user):
+        return Booking.objects.all()
+    coach = coach_of(user)
+    if coach is None:
+        return Booking.objects.none()
+    # A coach's own 1-on-1 sessions and the seats of the workshops they host.
+    return Booking.objects.filter(Q(coach=coach) | Q(workshop__host=coach))
+
+
+def visible_availability(user) -> QuerySet[AvailabilityBlock]:
+    return AvailabilityBlock.objects.filter(coach__in=visible_coaches(user))
+
+
+def visible_busy_slots(user) -> QuerySet[CoachBusySlot]:
+    return CoachBusySlot.objects.filter(coach__in=visible_coaches(user))
+
+
+def require_back_office(user) -> None:
+    if not can_use_back_office(user):
+        raise PermissionDenied
