@@ -401,3 +401,21 @@ def test_a_rescheduled_booking_is_reminded_of_its_new_time(book, on_commit, froz
 
     assert notifications.send_due_reminders() == 1
     assert Notification.objects.filter(booking=booking, kind="reminder").count() == 2
+
+
+def test_send_notifications_command_delivers_what_is_owed_and_reminders_once(book, frozen_now):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    booking = book()
+    mail.outbox.clear()
+    frozen_now.move_to(SESSION - timedelta(hours=2))
+
+    for _ in range(2):
+        output = StringIO()
+        call_command("send_notifications", stdout=output)
+
+    assert [message.subject.split(":")[0] for message in mail.outbox] == ["Reminder"]
+    assert mail.outbox[0].to == [booking.guest_email]
+    assert "Delivery: nothing due" in output.getvalue()
