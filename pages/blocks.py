@@ -1,7 +1,10 @@
 """StreamField blocks for every page body: small StructBlocks feeding one shared StreamBlock."""
 
+from django.core.exceptions import ValidationError
 from wagtail import blocks
+from wagtail.blocks import StructBlockValidationError
 from wagtail.images.blocks import ImageBlock
+from wagtail.snippets.blocks import SnippetChooserBlock
 
 
 class HeadingBlock(blocks.StructBlock):
@@ -48,6 +51,46 @@ class CallToActionBlock(blocks.StructBlock):
         description = "A prominent button linking to a page or URL"
 
 
+class BookingCalendarBlock(blocks.StructBlock):
+    """A live booking calendar: one coach's 1-on-1 sessions, or every workshop.
+
+    Renders the same HTML as the /book/ pages (coaching/partials/booking_widget.html), so guests
+    book without leaving the page. One calendar per page: the widget owns its element ids.
+    """
+
+    heading = blocks.CharBlock(max_length=120, required=False, default="Book a session")
+    show = blocks.ChoiceBlock(
+        choices=[("coach", "One coach's 1-on-1 sessions"), ("workshops", "All workshops")],
+        default="coach",
+        help_text="Choose a coach below for 1-on-1 sessions.",
+    )
+    coach = SnippetChooserBlock("coaching.Coach", required=False)
+
+    class Meta:
+        icon = "date"
+        template = "pages/blocks/booking_calendar_block.html"
+        preview_value = {"heading": "Book a seat in a workshop", "show": "workshops", "coach": None}
+        description = "A month calendar where guests book a coach's sessions or workshop seats"
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value.get("show") == "coach" and not value.get("coach"):
+            raise StructBlockValidationError(block_errors={"coach": ValidationError("Choose the coach to show.")})
+        return value
+
+    def get_context(self, value, parent_context=None):
+        from coaching.views import calendar_context
+
+        context = super().get_context(value, parent_context=parent_context)
+        request = (parent_context or {}).get("request")
+        coach = value.get("coach") if value.get("show") == "coach" else None
+        if value.get("show") == "coach" and (coach is None or not coach.is_active):
+            context["calendar_unavailable"] = True
+            return context
+        context.update(calendar_context(request, coach=coach))
+        return context
+
+
 class BaseStreamBlock(blocks.StreamBlock):
     heading = HeadingBlock()
     paragraph = blocks.RichTextBlock(
@@ -59,3 +102,4 @@ class BaseStreamBlock(blocks.StreamBlock):
     image = ImageWithCaptionBlock()
     quote = QuoteBlock()
     call_to_action = CallToActionBlock()
+    booking_calendar = BookingCalendarBlock()

@@ -10,7 +10,7 @@ from wagtail.models import Page, Site
 
 from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
 from coaching.timeutils import expand_weekly_pattern, local_to_utc
-from pages.models import HomePage, StandardPage
+from pages.models import CoachIndexPage, CoachPage, HomePage, StandardPage, WorkshopIndexPage, WorkshopPage
 
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_PASSWORD = os.environ.get("DEMO_ADMIN_PASSWORD", "change-me-demo")
@@ -248,4 +248,52 @@ def ensure_pages(home: HomePage, coaches: dict, workshops: list) -> list[str]:
         home.add_child(instance=about)
         about.save_revision().publish()
         report.append("Created page: About us")
+    report.extend(ensure_booking_pages(home, coaches, workshops))
+    return report
+
+
+def _publish_child(parent, page) -> None:
+    parent.add_child(instance=page)
+    page.save_revision().publish()
+
+
+def ensure_booking_pages(home: HomePage, coaches: dict, workshops: list) -> list[str]:
+    """Coach index + one CoachPage per coach, workshop index + one WorkshopPage per workshop, and a
+    booking calendar on the home page. Each is created only when missing."""
+    report = []
+    coach_index = CoachIndexPage.objects.first()
+    if coach_index is None:
+        coach_index = CoachIndexPage(
+            title="Coaches", slug="coaches", show_in_menus=True, intro="Pick a coach and book a time that suits you."
+        )
+        _publish_child(home, coach_index)
+        report.append("Created page: Coaches")
+    for coach in coaches.values():
+        if not CoachPage.objects.filter(coach=coach).exists():
+            _publish_child(coach_index, CoachPage(title=coach.name, slug=coach.slug, coach=coach))
+            report.append(f"Created coach page: {coach.name}")
+    workshop_index = WorkshopIndexPage.objects.first()
+    if workshop_index is None:
+        workshop_index = WorkshopIndexPage(
+            title="Workshops",
+            slug="workshops",
+            show_in_menus=True,
+            intro="Small-group workshops, online and in person.",
+        )
+        _publish_child(home, workshop_index)
+        report.append("Created page: Workshops")
+    for workshop in workshops:
+        if not WorkshopPage.objects.filter(workshop=workshop).exists():
+            _publish_child(workshop_index, WorkshopPage(title=workshop.title, slug=workshop.slug, workshop=workshop))
+            report.append(f"Created workshop page: {workshop.title}")
+    if not any(block.block_type == "booking_calendar" for block in home.body):
+        first_coach = next(iter(coaches.values()))
+        home.body.append(
+            (
+                "booking_calendar",
+                {"heading": f"Book a free session with {first_coach.name}", "show": "coach", "coach": first_coach},
+            )
+        )
+        home.save_revision().publish()
+        report.append("Added a booking calendar to the home page")
     return report
