@@ -133,3 +133,14 @@ def pull_all_busy_times() -> int:
     for coach_id in coach_ids:
         pull_coach_busy_times.delay(coach_id)
     return len(coach_ids)
+
+
+# --- Payment holds (coaching/services/booking.py, coaching/services/payment.py) ---------------------
+
+
+@shared_task(ignore_result=True)
+def expire_holds_task() -> int:
+    """Beat, every minute: release unpaid holds past their time and expire their Stripe checkouts."""
+    from coaching import services
+
+    return services.expire_holds()

@@ -1,23 +1,283 @@
-"""The payment seam: everything the booking brain asks of the payment provider.
+"""The payment seam: everything the booking brain asks of the payment provider, and the handling of
+what the provider tells us back (webhook events).
 
-Until Stripe is wired in, paid bookings are refused with a clear message (no hold is kept).
+Real Stripe when STRIPE_SECRET_KEY is set (calls go through coaching/integrations/stripe.py only);
+otherwise the built-in test checkout (coaching/payment_views.py) stands in, with local session ids.
+Either way a paid booking is confirmed only by a signed `checkout.session.*` event handled here.
 """
 
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+
+from coaching import policy
 from coaching.exceptions import PaymentUnavailable
-from coaching.models import Booking
+from coaching.integrations import stripe as stripe_api
+from coaching.models import Booking, ProcessedStripeEvent
+from coaching.signals import booking_changed
+from coaching.timeutils import format_in_zone
+
+from .log import log_booking
+
+logger = logging.getLogger(__name__)
+
+# Ids minted by the built-in test checkout (never real money).
+LOCAL_SESSION_PREFIX = "cs_test_local_"
+LOCAL_PAYMENT_INTENT_PREFIX = "pi_test_local_"
+LOCAL_REFUND_PREFIX = "re_test_local_"
+# Stripe refuses a Checkout Session that expires sooner than 30 minutes after it is created.
+STRIPE_MIN_SESSION_LIFETIME = timedelta(minutes=30)
+_CANCEL_SALT = "coaching.checkout-cancel"
+
+
+# --- URLs -----------------------------------------------------------------------------------------
+
+
+def success_url(session_id: str = "{CHECKOUT_SESSION_ID}") -> str:
+    """Where the guest lands after paying. Stripe fills in {CHECKOUT_SESSION_ID} itself."""
+    return f"{settings.SITE_URL}{reverse('coaching:checkout_return')}?session_id={session_id}"
+
+
+def cancel_url(booking: Booking) -> str:
+    """Where "back" on the checkout page leads; signed so nobody can release someone else's hold."""
+    token = signing.Signer(salt=_CANCEL_SALT).sign(booking.reference)
+    return f"{settings.SITE_URL}{reverse('coaching:checkout_cancel')}?booking={token}"
+
+
+def booking_for_cancel_token(token: str) -> Booking | None:
+    try:
+        reference = signing.Signer(salt=_CANCEL_SALT).unsign(token)
+    except signing.BadSignature:
+        return None
+    return Booking.objects.filter(reference=reference).first()
+
+
+def is_local_session(session_id: str | None) -> bool:
+    return bool(session_id) and session_id.startswith(LOCAL_SESSION_PREFIX)
+
+
+# --- the seam the booking brain calls ------------------------------------------------------------
 
 
 def start_checkout(*, booking: Booking) -> str:
-    """Open a checkout for a PENDING_PAYMENT hold and return the URL to send the guest to."""
-    raise PaymentUnavailable("Online payment is not available yet. Please contact us to book this.")
+    """Open a checkout for a PENDING_PAYMENT hold and return the URL to send the guest to.
+
+    The price comes from the booking (fixed on the server when the hold was made). Calling it again
+    for the same booking returns the same session (Stripe idempotency key; deterministic params).
+    Raises PaymentUnavailable when Stripe is down or slow (the brain then releases the hold), or
+    StripeRefused when Stripe rejects the request.
+    """
+    if stripe_api.is_configured():
+        session = stripe_api.create_checkout_session(
+            reference=booking.reference,
+            product_name=booking.title,
+            description=format_in_zone(booking.start_at, booking.host.zone),
+            unit_amount=booking.amount_due // booking.seats,
+            quantity=booking.seats,
+            currency=booking.currency,
+            customer_email=booking.guest_email,
+            success_url=success_url(),
+            cancel_url=cancel_url(booking),
+            # Derived from the hold (not "now") so a retried request sends identical parameters,
+            # which Stripe's idempotency requires; the hold task expires the session at 15 minutes.
+            expires_at=booking.hold_expires_at + STRIPE_MIN_SESSION_LIFETIME,
+            idempotency_key=f"booking-{booking.reference}-checkout",
+        )
+        session_id, url = session.id, session.url
+    else:
+        session_id = booking.stripe_checkout_session_id or LOCAL_SESSION_PREFIX + secrets.token_urlsafe(24)
+        url = f"{settings.SITE_URL}{reverse('coaching:test_checkout', args=[session_id])}"
+
+    if booking.stripe_checkout_session_id != session_id:
+        with transaction.atomic():
+            Booking.objects.filter(pk=booking.pk).update(stripe_checkout_session_id=session_id)
+            booking.stripe_checkout_session_id = session_id
+            log_booking(
+                booking,
+                "checkout_started",
+                actor="system",
+                message="Checkout opened.",
+                session_id=session_id,
+                amount=booking.amount_due,
+                currency=booking.currency,
+            )
+    return url
 
 
 def expire_checkout(*, booking: Booking) -> None:
-    """Close the provider's checkout for a hold that lapsed or was cancelled (best effort)."""
+    """Close the provider's checkout for a hold that lapsed or was cancelled (best effort).
+
+    A session that is no longer open (already paid or expired) is left alone: a payment that got
+    through arrives by webhook and is re-confirmed or refunded there.
+    """
+    session_id = booking.stripe_checkout_session_id
+    if not session_id or is_local_session(session_id) or not stripe_api.is_configured():
+        return
+    try:
+        stripe_api.expire_checkout_session(session_id)
+    except stripe_api.StripeRefused as exc:
+        logger.info("Checkout %s of %s not expired: %s", session_id, booking.reference, exc)
 
 
 def refund(*, booking: Booking, amount: int, actor: str, user=None, reason: str = "") -> int:
-    """Refund `amount` (minor units) of what the guest paid; returns the amount refunded."""
+    """Refund `amount` (minor units) of what the guest paid; returns the amount refunded.
+
+    Never refunds more than was paid and not yet refunded. Idempotent per step: the idempotency key
+    is derived from what was refunded before, so a retried call makes no second refund. Records the
+    refund on the booking (amount, refund id, log, `refunded` signal). Raises PaymentUnavailable or
+    StripeRefused when Stripe does not refund.
+    """
     if amount <= 0:
         return 0
-    raise PaymentUnavailable("Refunds are not available yet.")
+    current = Booking.objects.get(pk=booking.pk)
+    amount = min(amount, policy.refundable_amount(current))
+    if amount <= 0:
+        return 0
+    idempotency_key = f"booking-{current.reference}-refund-{current.amount_refunded}-{amount}"
+    intent = current.stripe_payment_intent_id
+    if intent.startswith(LOCAL_PAYMENT_INTENT_PREFIX):
+        # Paid through the built-in test checkout: no real money moved, so none moves back.
+        refund_id = LOCAL_REFUND_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        refunded = amount
+    elif not intent:
+        raise PaymentUnavailable("We have no record of the payment to refund; the owner will refund you by hand.")
+    else:
+        result = stripe_api.create_refund(
+            payment_intent=intent, amount=amount, idempotency_key=idempotency_key, reference=current.reference
+        )
+        refund_id, refunded = result.id, result.amount
+
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if refund_id in locked.stripe_refund_ids:
+            return 0
+        locked.amount_refunded = min(locked.amount_paid, locked.amount_refunded + refunded)
+        locked.stripe_refund_ids = [*locked.stripe_refund_ids, refund_id]
+        locked.save(update_fields=["amount_refunded", "stripe_refund_ids", "updated_at"])
+        log_booking(
+            locked,
+            "refunded",
+            actor=actor,
+            user=user,
+            message=reason or "Refunded.",
+            amount=refunded,
+            currency=locked.currency,
+            refund_id=refund_id,
+        )
+        booking_changed.send(
+            sender=Booking, booking=locked, change="refunded", actor=actor, refund_amount=refunded, reason=reason
+        )
+    booking.amount_refunded = locked.amount_refunded
+    booking.stripe_refund_ids = locked.stripe_refund_ids
+    return refunded
+
+
+def abandon_checkout(*, booking: Booking) -> bool:
+    """The guest left the checkout ("back"/"cancel"): give the slot back and close the session."""
+    from .booking import release_hold
+
+    released = release_hold(booking=booking, actor="guest", reason="Guest left the checkout without paying.")
+    if released:
+        try:
+            expire_checkout(booking=booking)
+        except PaymentUnavailable:
+            logger.warning("Could not expire checkout of %s; it lapses on its own", booking.reference)
+    return released
+
+
+# --- webhook events ------------------------------------------------------------------------------
+
+SESSION_EVENTS = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+}
+
+
+def handle_stripe_event(*, event: dict) -> str:
+    """Apply one verified Stripe event. Returns what happened (for the log and the response body).
+
+    The event id is recorded in the same transaction as its effect: a replay is a no-op, and if
+    handling fails nothing is recorded, so Stripe's retry tries again. Events may arrive in any
+    order and more than once; the booking services lock the row and are idempotent.
+    """
+    with transaction.atomic():
+        _, created = ProcessedStripeEvent.objects.get_or_create(
+            event_id=event["id"], defaults={"event_type": str(event.get("type", ""))[:100]}
+        )
+        if not created:
+            return "duplicate"
+        if event["type"] not in SESSION_EVENTS:
+            return "ignored"
+        return _handle_session_event(event["type"], event.get("data", {}).get("object") or {})
+
+
+def _find_booking(session: dict) -> Booking | None:
+    reference = session.get("client_reference_id") or (session.get("metadata") or {}).get("booking_reference")
+    query = Booking.objects.select_related("coach", "workshop__host")
+    if reference:
+        booking = query.filter(reference=reference).first()
+        if booking is not None:
+            return booking
+    if session.get("id"):
+        return query.filter(stripe_checkout_session_id=session["id"]).first()
+    return None
+
+
+def _handle_session_event(event_type: str, session: dict) -> str:
+    from .booking import confirm_paid_booking, release_hold
+
+    booking = _find_booking(session)
+    if booking is None:
+        logger.warning("Stripe %s for unknown booking (session %s)", event_type, session.get("id"))
+        return "unknown_booking"
+    if session.get("currency") and session["currency"].upper() != booking.currency.upper():
+        logger.error(
+            "Stripe session %s paid in %s, booking %s is in %s",
+            session.get("id"),
+            session["currency"],
+            booking.reference,
+            booking.currency,
+        )
+    same_session = session.get("id") == booking.stripe_checkout_session_id
+
+    if event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        if session.get("payment_status") != "paid":
+            # A delayed method (bank debit, …): the money is not there yet; async_payment_* follows.
+            log_booking(
+                booking,
+                "payment_processing",
+                actor="webhook",
+                message="Checkout completed; waiting for the payment to clear.",
+                session_id=session.get("id"),
+            )
+            return "awaiting_payment"
+        confirm_paid_booking(
+            booking=booking,
+            amount_paid=int(session.get("amount_total") or 0),
+            payment_intent_id=_payment_intent_id(session),
+            actor="webhook",
+        )
+        return "paid"
+    if not same_session:
+        # Never let a stale session release a hold that belongs to another checkout.
+        return "ignored"
+    if event_type == "checkout.session.async_payment_failed":
+        released = release_hold(booking=booking, actor="webhook", reason="The payment failed.", change="payment_failed")
+        return "released" if released else "ignored"
+    released = release_hold(booking=booking, actor="webhook", reason="The checkout expired unpaid.")
+    return "released" if released else "ignored"
+
+
+def _payment_intent_id(session: dict) -> str:
+    intent = session.get("payment_intent") or ""
+    return intent.get("id", "") if isinstance(intent, dict) else str(intent)
