@@ -68,7 +68,7 @@ def index(request):
 def coach_detail(request, pk: int):
     coach = _coach_for(request, pk)
     if request.method == "POST":
-        google_sync.choose_calendars(
+        coach = google_sync.choose_calendars(
             coach=coach,
             booking_calendar=request.POST.get("booking_calendar", ""),
             busy_calendars=request.POST.getlist("busy_calendars"),
