@@ -419,3 +419,13 @@ def test_send_notifications_command_delivers_what_is_owed_and_reminders_once(boo
     assert [message.subject.split(":")[0] for message in mail.outbox] == ["Reminder"]
     assert mail.outbox[0].to == [booking.guest_email]
     assert "Delivery: nothing due" in output.getvalue()
+
+
+def test_guest_details_are_plain_in_the_text_part_and_escaped_in_the_html(book):
+    book(name="Seán O'Brien <b>", email="sean@guest.example")
+
+    (message,) = [message for message in mail.outbox if message.to == ["grace@coach.example"]]
+    html = message.alternatives[0][0]
+    assert message.subject.startswith("New booking: Seán O'Brien <b> on")
+    assert "Seán O'Brien <b>" in message.body
+    assert "Seán O&#x27;Brien &lt;b&gt;" in html and "O'Brien <b>" not in html
