@@ -18,9 +18,10 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Q, Sum
+from django.db import connection
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -173,10 +174,8 @@ def load_coach_intervals(
     the window still removes the slots its buffer reaches. Four queries, whatever the window holds.
     """
     margin = timedelta(minutes=coach.session_minutes + coach.buffer_minutes)
-    availability = list(
+    availability = fetch_spans(
         AvailabilityBlock.objects.filter(coach=coach, start_at__lt=end + margin, end_at__gt=start - margin)
-        .order_by("start_at")
-        .values_list("start_at", "end_at")
     )
     lo, hi = start - margin, end + margin
     bookings = Booking.objects.filter(
@@ -192,10 +191,27 @@ def load_coach_intervals(
     )
     return CoachIntervals(
         availability=availability,
-        bookings=list(bookings.values_list("start_at", "end_at")),
-        busy=list(busy.values_list("start_at", "end_at")),
+        bookings=fetch_spans(bookings),
+        busy=fetch_spans(busy),
         workshops=workshops,
     )
+
+
+def fetch_spans(queryset: QuerySet) -> list[Interval]:
+    """(start_at, end_at) pairs of a queryset, sorted by start, without per-value ORM conversion.
+
+    A month holds thousands of these; Django's SQLite datetime converter costs more than the whole
+    interval sweep, so the raw rows are read and only the UTC zone attached (PostgreSQL's driver
+    already returns aware datetimes).
+    """
+    sql, params = queryset.order_by("start_at").values_list("start_at", "end_at").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if connection.vendor != "sqlite":
+        return rows
+    # Django's sqlite3 adapter has already turned the text into naive datetimes (stored in UTC).
+    return [(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)) for start, end in rows]
 
 
 def _seats_taken():

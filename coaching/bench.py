@@ -1,0 +1,179 @@
+"""`make bench`: how fast the booking brain is, measured (not asserted).
+
+Builds a dense month in a throwaway test database (SQLite by default, PostgreSQL when DATABASE_URL
+points at it) and prints one figure per line as `name: value unit`:
+
+- 8 h/day of availability, 30-minute sessions, 30 days, 1 000 bookings, 500 busy slots, 10 workshops
+  (bookings and busy slots are short and spread over the whole day so none overlap);
+- the same month with 10× of everything, to show the cost grows linearly;
+- on PostgreSQL: creating a booking, and bookings/s with 20 concurrent clients.
+"""
+
+import os
+import statistics
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, connections  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases  # noqa: E402
+
+from coaching.exceptions import BookingError  # noqa: E402
+from coaching.models import AvailabilityBlock, Booking, Coach, CoachBusySlot, Workshop  # noqa: E402
+from coaching.schedule import free_slots, get_month_schedule  # noqa: E402
+from coaching.services import Guest, create_booking  # noqa: E402
+
+YEAR, MONTH = 2030, 1
+DAYS = 30
+NOW = datetime(2029, 12, 1, tzinfo=UTC)
+ZONE = __import__("zoneinfo").ZoneInfo("Europe/London")
+
+
+def spread(day: datetime, count: int, minutes: float) -> list[tuple[datetime, datetime]]:
+    """`count` non-overlapping spans of about `minutes` spread evenly over one UTC day."""
+    spacing = 24 * 60 / count
+    length = timedelta(minutes=min(minutes, spacing / 2))
+    return [(day + timedelta(minutes=i * spacing), day + timedelta(minutes=i * spacing) + length) for i in range(count)]
+
+
+def build_month(slug: str, scale: int) -> Coach:
+    coach = Coach.objects.create(
+        name=f"Bench {slug}", slug=slug, email=f"{slug}@example.com", timezone="Europe/London",
+        session_minutes=30, min_notice_minutes=0, horizon_days=400,
+    )
+    blocks, bookings, busy = [], [], []
+    workshops = []
+    per_day_bookings = 1000 * scale // DAYS + 1
+    per_day_busy = 500 * scale // DAYS + 1
+    for d in range(DAYS):
+        day = datetime(YEAR, MONTH, 1 + d, tzinfo=UTC)
+        # 8 hours of availability, split into `scale` blocks (1-minute gaps keep them separate).
+        block_len = timedelta(minutes=8 * 60 / scale)
+        for i in range(scale):
+            start = day + timedelta(hours=9) + i * block_len
+            blocks.append(AvailabilityBlock(coach=coach, start_at=start, end_at=start + block_len - timedelta(minutes=1)))
+        for start, end in spread(day, per_day_bookings, 15):
+            bookings.append(Booking(
+                coach=coach, start_at=start, end_at=end, guest_name="Bench", guest_email="bench@example.com",
+                status=Booking.Status.CONFIRMED,
+            ))
+        for start, end in spread(day + timedelta(minutes=7), per_day_busy, 5):
+            busy.append(CoachBusySlot(coach=coach, start_at=start, end_at=end))
+    for i in range(10 * scale):
+        start = datetime(YEAR, MONTH, 1, tzinfo=UTC) + timedelta(hours=i * (DAYS * 24 / (10 * scale)) + 3.3)
+        workshops.append(Workshop(
+            title=f"W{i}", slug=f"{slug}-w{i}", host=coach, start_at=start, end_at=start + timedelta(minutes=10),
+            capacity=10,
+        ))
+    AvailabilityBlock.objects.bulk_create(blocks, batch_size=2000)
+    Booking.objects.bulk_create(bookings[: 1000 * scale], batch_size=2000)
+    CoachBusySlot.objects.bulk_create(busy[: 500 * scale], batch_size=2000)
+    Workshop.objects.bulk_create(workshops, batch_size=2000)
+    return coach
+
+
+def p50_ms(fn, runs: int) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def emit(name: str, value, unit: str = "") -> None:
+    print(f"{name}: {value}{' ' + unit if unit else ''}", flush=True)
+
+
+def bench_schedule() -> None:
+    dense = build_month("dense", 1)
+    dense_10x = build_month("dense10x", 10)
+
+    def month(coach):
+        return lambda: get_month_schedule(coach=coach, year=YEAR, month=MONTH, tz=ZONE, now=NOW)
+
+    month(dense)()  # warm caches (zoneinfo, query compilation)
+    with CaptureQueriesContext(connection) as queries:
+        schedule = month(dense)()
+    emit("month_schedule_queries", len(queries.captured_queries))
+    emit("month_schedule_slots", schedule.slot_count)
+    emit("month_schedule_p50", f"{p50_ms(month(dense), 30):.1f}", "ms")
+    emit("month_schedule_10x_p50", f"{p50_ms(month(dense_10x), 10):.1f}", "ms")
+
+
+def bench_bookings() -> None:
+    coaches = []
+    for n in range(5):
+        coach = Coach.objects.create(
+            name=f"Race {n}", slug=f"race-{n}", email=f"race{n}@example.com", timezone="UTC",
+            session_minutes=30, min_notice_minutes=0, horizon_days=400,
+        )
+        AvailabilityBlock.objects.create(
+            coach=coach, start_at=datetime(YEAR, MONTH, 1, tzinfo=UTC), end_at=datetime(YEAR, MONTH, 31, tzinfo=UTC)
+        )
+        coaches.append(coach)
+    slots = {c.pk: free_slots(coach=c, start=datetime(YEAR, MONTH, 1, tzinfo=UTC), end=datetime(YEAR, MONTH, 31, tzinfo=UTC), now=NOW) for c in coaches}
+
+    sequential = slots[coaches[0].pk][:50]
+    guest = Guest(name="Bench", email="bench@example.com", timezone="UTC")
+    timings = []
+    for slot in sequential:
+        started = time.perf_counter()
+        create_booking(guest=guest, coach=coaches[0], start_at=slot.start_at, now=NOW)
+        timings.append((time.perf_counter() - started) * 1000)
+    emit("booking_create_p50", f"{statistics.median(timings):.1f}", "ms")
+
+    # 20 clients, each booking its own stream of slots across 4 coaches (so some contend on a coach lock).
+    clients = 20
+    per_client = 10
+    work = [(coaches[1 + n % 4], slots[coaches[1 + n % 4].pk][n // 4 :: clients // 4][:per_client]) for n in range(clients)]
+    barrier = threading.Barrier(clients)
+    made = []
+
+    def client(coach, own_slots):
+        barrier.wait()
+        count = 0
+        for slot in own_slots:
+            try:
+                create_booking(guest=guest, coach=coach, start_at=slot.start_at, now=NOW)
+                count += 1
+            except BookingError:
+                pass
+        made.append(count)
+        connections.close_all()
+
+    threads = [threading.Thread(target=client, args=item) for item in work]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    emit("concurrent_bookings_per_s", f"{sum(made) / elapsed:.0f}", "bookings/s")
+    emit("concurrent_bookings_made", sum(made))
+
+
+def main() -> int:
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        emit("database", connection.vendor)
+        bench_schedule()
+        if connection.vendor == "postgresql":
+            bench_bookings()
+        else:
+            emit("booking_create_p50", "skipped (set DATABASE_URL to a PostgreSQL database)")
+    finally:
+        connections.close_all()
+        teardown_databases(old_config, verbosity=0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
