@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -88,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "coaching.middleware.UserTimezoneMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -230,6 +232,35 @@ FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY")
 WAGTAIL_SITE_NAME = env("SITE_NAME", "Northstar Coaching")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]
+
+# Content Security Policy for the public site: no inline scripts anywhere (JS lives in static/js);
+# checkout.stripe.com is a form-action because a no-JavaScript booking POST redirects there.
+# The Wagtail admin ships its own inline scripts and is excluded.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/", "/django-admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'self'"],
+        "form-action": ["'self'", "https://checkout.stripe.com"],
+    },
+}
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+# Rate limits (coaching/ratelimit.py) on the shared cache.
+RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+RATELIMIT_TRUST_FORWARDED_FOR = env_bool("RATELIMIT_TRUST_FORWARDED_FOR", False)
+BOOKING_POST_RATE = env("BOOKING_POST_RATE", "10/m")
+MAGIC_LINK_RATE = env("MAGIC_LINK_RATE", "30/m")
+LOST_LINK_RATE = env("LOST_LINK_RATE", "5/h")
+# Request size limit: booking forms are tiny; the admin's image uploads go through files, not this.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {

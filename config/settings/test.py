@@ -25,3 +25,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": _os.path.join(_tempfile.gettempdir(), f"coaching-test-{_os.getpid()}.sqlite3")
     }
 WHITENOISE_AUTOREFRESH = True
+# Rate-limit tests switch this on for themselves; elsewhere one test client is "one IP" for hundreds of requests.
+RATELIMIT_ENABLED = False

@@ -1,0 +1,80 @@
+"""Small fixed-window rate limits on the shared cache (Redis in production, memory locally).
+
+Used on booking POSTs, the magic-link pages and the "lost your link" form; the Stripe webhook is
+never limited (Stripe retries, and a dropped confirmation would cost a guest their booking).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+
+RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'10/m' → (10, 60)."""
+    count, _, unit = rate.partition("/")
+    return int(count), RATE_UNITS[unit]
+
+
+def client_ip(request: HttpRequest) -> str:
+    # Behind a proxy that sets X-Forwarded-For (see README, Deploy), trust its first hop only when told to.
+    if getattr(settings, "RATELIMIT_TRUST_FORWARDED_FOR", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def hit(scope: str, key: str, *, rate: str) -> bool:
+    """Count one request for (scope, key); True while the limit is not exceeded."""
+    if not getattr(settings, "RATELIMIT_ENABLED", True):
+        return True
+    limit, window = parse_rate(rate)
+    bucket = int(time.time() // window)
+    digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()[:32]
+    cache_key = f"rl:{scope}:{digest}:{bucket}"
+    added = cache.add(cache_key, 1, timeout=window + 1)
+    if added:
+        return limit >= 1
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, 1, timeout=window + 1)
+        count = 1
+    return count <= limit
+
+
+def too_many_requests(message: str = "Too many requests — please wait a minute and try again.") -> HttpResponse:
+    response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = "60"
+    return response
+
+
+def ratelimit(
+    scope: str,
+    *,
+    rate: str,
+    methods: Iterable[str] = ("POST",),
+    key: Callable[[HttpRequest], str] = client_ip,
+):
+    """View decorator: answer 429 once `key(request)` made more than `rate` requests in `scope`."""
+    limited_methods = {m.upper() for m in methods}
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method in limited_methods and not hit(scope, key(request), rate=rate):
+                return too_many_requests()
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
