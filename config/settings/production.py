@@ -33,3 +33,10 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# The container health check calls /healthz over plain HTTP on loopback.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1", "localhost"]  # noqa: F405
+
+LOGGING["formatters"]["json"] = {"()": "config.logging.JsonFormatter"}  # noqa: F405
+LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
