@@ -1,10 +1,21 @@
 """Template helpers for showing times: every time a guest sees carries its zone."""
 
 import zoneinfo
+from datetime import datetime
 
 from django import template
 
 register = template.Library()
+
+
+class ZonedDatetime(datetime):
+    """A datetime that Django's `date`/`time` filters show in its own zone.
+
+    Without this they convert every aware datetime to the active zone (the guest's), so a time
+    meant for the coach's zone would be printed in the guest's zone under the coach's label.
+    """
+
+    convert_to_local_time = False
 
 
 @register.filter
@@ -14,7 +25,18 @@ def in_zone(moment, zone):
         return moment
     if isinstance(zone, str):
         zone = zoneinfo.ZoneInfo(zone)
-    return moment.astimezone(zone)
+    local = moment.astimezone(zone)
+    return ZonedDatetime(
+        local.year,
+        local.month,
+        local.day,
+        local.hour,
+        local.minute,
+        local.second,
+        local.microsecond,
+        tzinfo=local.tzinfo,
+        fold=local.fold,
+    )
 
 
 @register.filter
