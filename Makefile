@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate seed css bench lint format check-migrations worker beat clean
+.PHONY: run test install migrate seed css bench loadtest lint format check-migrations worker beat clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,7 @@ beat: install
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache
+
+## Load test against gunicorn + PostgreSQL on loopback (needs PostgreSQL and Redis running).
+loadtest: install
+	$(PY) -m coaching.loadtest $(LOADTEST_ARGS)
