@@ -5,6 +5,7 @@ Views parse the form and call the services; every rule (overlaps, DST, refunds) 
 
 import zoneinfo
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import Q
@@ -147,8 +148,10 @@ class BookingsDashboardPanel(Component):
             "broken_coaches": list(coaches.filter(google_status=Coach.GoogleStatus.BROKEN)),
             "failed_notifications": 0,
             "bookings_url": reverse("coaching_booking_modeladmin_index"),
+            # Aware instants, so the list filters on exactly this week in the admin's zone.
             "week_url": reverse("coaching_booking_modeladmin_index")
-            + f"?start_at__gte={week_start.astimezone(zone).date()}&start_at__lt={week_end.astimezone(zone).date()}",
+            + "?"
+            + urlencode({"start_at__gte": week_start.isoformat(), "start_at__lt": week_end.isoformat()}),
             "bulk_add_url": reverse("coaching_admin:bulk_add"),
             "zone": zone,
         }

@@ -467,6 +467,7 @@ def test_dashboard_shows_todays_bookings_holds_and_integration_problems(owner_cl
         end_at=now + timedelta(days=3, hours=1),
         hold_expires_at=now + timedelta(minutes=10),
     )
+    BookingFactory(guest_name="Next Month", start_at=now + timedelta(days=30), end_at=now + timedelta(days=30, hours=1))
     CoachFactory(name="Broken Bob", google_status=Coach.GoogleStatus.BROKEN)
     Notification.objects.create(kind="confirmation", recipient="x@example.com", dedupe_key="k1", status="failed")
     response = owner_client.get(reverse("wagtailadmin_home"))
@@ -480,7 +481,9 @@ def test_dashboard_shows_todays_bookings_holds_and_integration_problems(owner_cl
         response.context["panels"][0].get_context_data({"request": response.wsgi_request})["week_url"]
     )
     assert week_list.status_code == 200
-    assert today in set(week_list.context["view"].queryset)
+    listed = set(week_list.context["view"].queryset)
+    assert today in listed
+    assert not any(booking.start_at > now + timedelta(days=8) for booking in listed)
 
 
 def test_coachs_dashboard_shows_only_their_own_bookings(coach_client, anna):
