@@ -14,6 +14,7 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
+from kombu import pools as kombu_pools
 
 from coaching.models import Booking, Notification
 from coaching.services import Guest, create_booking
@@ -32,8 +33,8 @@ def celery_configured(**overrides):
     saved = {name: celery_app.conf[name] for name in overrides}
 
     def reset_connections():
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
+        # kombu keeps connection and producer pools in a process-wide registry keyed by broker URL.
+        kombu_pools.reset()
         celery_app._pool = None
         # The AMQP helper caches queues, routes and producers built from the old configuration.
         celery_app.__dict__.pop("amqp", None)
