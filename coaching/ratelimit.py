@@ -61,16 +61,19 @@ def too_many_requests(message: str = "Too many requests — please wait a minute
 def ratelimit(
     scope: str,
     *,
-    rate: str,
+    rate_setting: str,
     methods: Iterable[str] = ("POST",),
     key: Callable[[HttpRequest], str] = client_ip,
 ):
-    """View decorator: answer 429 once `key(request)` made more than `rate` requests in `scope`."""
+    """View decorator: answer 429 once `key(request)` made more requests in `scope` than the rate
+    named by the setting `rate_setting` (read per request, so it can be changed without a restart
+    of the code that imported the view)."""
     limited_methods = {m.upper() for m in methods}
 
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
+            rate = getattr(settings, rate_setting)
             if request.method in limited_methods and not hit(scope, key(request), rate=rate):
                 return too_many_requests()
             return view(request, *args, **kwargs)

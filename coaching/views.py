@@ -24,6 +24,7 @@ from coaching.exceptions import BookingError, InvalidDetails, NotBookable, SlotI
 from coaching.forms import GuestDetailsForm, TimezoneForm, WorkshopBookingForm
 from coaching.middleware import TIMEZONE_COOKIE, zone_from_name
 from coaching.models import Booking, Coach, Workshop
+from coaching.ratelimit import ratelimit
 from coaching.schedule import MonthSchedule, get_month_schedule, get_workshops_month, seats_left
 from coaching.services import create_booking, validate_slot
 
@@ -50,7 +51,7 @@ def parse_month(value: str | None, *, zone: zoneinfo.ZoneInfo) -> tuple[int, int
     try:
         year_text, month_text = value.split("-")
         year, month = int(year_text), int(month_text)
-        if len(year_text) != 4 or not 1 <= month <= 12 or year < 2000:
+        if len(year_text) != 4 or not 1 <= month <= 12 or not _year_in_range(year):
             raise ValueError(value)
         date(year, month, 1)
     except ValueError as exc:
@@ -58,11 +59,20 @@ def parse_month(value: str | None, *, zone: zoneinfo.ZoneInfo) -> tuple[int, int
     return year, month
 
 
+def _year_in_range(year: int) -> bool:
+    # Calendars are for booking: a few years either side of today, never the edges of datetime's range.
+    this_year = timezone.now().year
+    return this_year - 2 <= year <= this_year + 5
+
+
 def parse_day(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
+        if not _year_in_range(day.year):
+            raise ValueError(value)
     except ValueError as exc:
         raise InvalidDetails("That date is not valid. Please pick a day from the calendar.") from exc
+    return day
 
 
 def parse_start(value: str | None) -> datetime:
@@ -71,11 +81,11 @@ def parse_start(value: str | None) -> datetime:
     text = (value or "").strip().replace(" ", "+")
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError as exc:
+        if moment.tzinfo is None or not _year_in_range(moment.year):
+            raise ValueError(text)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise InvalidDetails("That time is not valid. Please pick one of the times shown.") from exc
-    if moment.tzinfo is None:
-        raise InvalidDetails("That time is not valid. Please pick one of the times shown.")
-    return moment.astimezone(UTC)
 
 
 def get_coach(slug: str) -> Coach:
@@ -216,6 +226,7 @@ def coach_day(request: HttpRequest, slug: str, day: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimit("booking", rate_setting="BOOKING_POST_RATE")
 def coach_slot(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         coach = get_coach(slug)
@@ -295,6 +306,7 @@ def workshop_panel_context(request: HttpRequest, workshop: Workshop, *, form=Non
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimit("booking", rate_setting="BOOKING_POST_RATE")
 def workshop_book(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         workshop = get_workshop(slug)
