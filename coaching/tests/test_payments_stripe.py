@@ -269,3 +269,18 @@ def test_cancelling_an_unpaid_hold_expires_its_stripe_session(stripe_standin, co
     cancel_booking(booking=booking, actor="owner", now=NOW + timedelta(minutes=1))
     assert stripe_standin.sessions[booking.stripe_checkout_session_id]["status"] == "expired"
     assert not stripe_standin.requests_to("POST", "/v1/refunds")
+
+
+def test_expire_holds_command_releases_lapsed_holds_for_setups_without_beat(stripe_standin, coach, time_machine):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    booking = create_booking(guest=GUEST, coach=coach, start_at=TEN, now=NOW).booking
+    time_machine.move_to(NOW + timedelta(minutes=16))
+    out = StringIO()
+    call_command("expire_holds", stdout=out)
+    call_command("expire_holds", stdout=out)
+    assert out.getvalue() == "Holds released: 1.\nHolds released: 0.\n"
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.EXPIRED
