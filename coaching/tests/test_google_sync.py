@@ -521,11 +521,11 @@ def test_booking_changes_enqueue_the_matching_calendar_task(google_api, django_c
     booking = confirmed_booking(coach)
     assert schedule_calendar_sync(booking=booking, change="confirmed") == tasks.push_booking_event_task.name
     assert schedule_calendar_sync(booking=booking, change="rescheduled") == tasks.patch_booking_event_task.name
+    with django_capture_on_commit_callbacks() as callbacks:
+        schedule_calendar_sync(booking=booking, change="payment_received")
+    assert [c.__qualname__ for c in callbacks] == ["schedule_calendar_sync.<locals>.<lambda>"]
     booking.status = Booking.Status.CANCELLED
     assert schedule_calendar_sync(booking=booking, change="cancelled") == tasks.delete_booking_event_task.name
-    with django_capture_on_commit_callbacks() as callbacks:
-        schedule_calendar_sync(booking=confirmed_booking(coach), change="confirmed")
-    assert [c.__qualname__ for c in callbacks] == ["schedule_calendar_sync.<locals>.<lambda>"]
     unconnected = confirmed_booking(CoachFactory())
     assert schedule_calendar_sync(booking=unconnected, change="confirmed") is None
 
