@@ -483,6 +483,37 @@ def test_free_booking_lands_in_the_coachs_calendar_after_commit(google_api, djan
 
 
 @pytest.mark.django_db
+def test_book_reschedule_cancel_through_the_services_insert_patch_and_delete_one_event(
+    google_api, django_capture_on_commit_callbacks
+):
+    from coaching.services import cancel_booking, reschedule_booking
+
+    coach = connected_coach(min_notice_minutes=0)
+    AvailabilityBlockFactory(coach=coach, start_at=utc(2030, 1, 7, 9), end_at=utc(2030, 1, 7, 17))
+    mock = google_api(event_answer(), event_answer(), ({"status": "204"}, ""))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = create_booking(
+            guest=Guest(name="Ada", email="ada@example.com"), coach=coach, start_at=utc(2030, 1, 7, 10), now=NOW
+        ).booking
+    booking.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = reschedule_booking(booking=booking, new_start_at=utc(2030, 1, 7, 14), actor="owner", now=NOW)
+    booking.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_booking(booking=booking, actor="owner", now=NOW)
+
+    calendar_requests = [(method, urlsplit(uri).path) for uri, method, *_ in mock.request_sequence]
+    event_path = "/calendar/v3/calendars/primary/events/" + google.event_id_for(booking.reference)
+    assert calendar_requests == [
+        ("POST", "/calendar/v3/calendars/primary/events"),
+        ("PATCH", event_path),
+        ("DELETE", event_path),
+    ]
+    assert json.loads(mock.request_sequence[1][2])["start"]["dateTime"] == "2030-01-07T14:00:00+00:00"
+
+
+@pytest.mark.django_db
 def test_google_outage_never_blocks_a_booking(google_api, django_capture_on_commit_callbacks):
     coach = connected_coach(min_notice_minutes=0)
     AvailabilityBlockFactory(coach=coach, start_at=utc(2030, 1, 7, 9), end_at=utc(2030, 1, 7, 17))
