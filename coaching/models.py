@@ -229,9 +229,23 @@ def new_booking_reference() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+def holds_time_q(now, prefix: str = "") -> Q:
+    """Bookings that occupy their time at `now`: confirmed, or held for payment and not yet lapsed.
+
+    A lapsed hold frees its time at once for the schedule, even before the expiry task has run
+    (the embedded mode has no beat); the brain releases it properly when someone books over it.
+    """
+    pending = Q(**{f"{prefix}status": "pending_payment"})
+    unexpired = Q(**{f"{prefix}hold_expires_at__gt": now}) | Q(**{f"{prefix}hold_expires_at__isnull": True})
+    return Q(**{f"{prefix}status": "confirmed"}) | (pending & unexpired)
+
+
 class BookingQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=ACTIVE_STATUSES)
+
+    def lapsed_holds(self, now):
+        return self.filter(status="pending_payment", hold_expires_at__lte=now)
 
     def overlapping(self, start_at, end_at):
         return self.filter(start_at__lt=end_at, end_at__gt=start_at)

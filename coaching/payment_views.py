@@ -94,7 +94,7 @@ def checkout_cancel(request):
 
 def _test_checkout_booking(session_id: str) -> Booking:
     # With real keys this page must not exist at all.
-    if stripe_api.is_configured() or not payment.is_local_session(session_id):
+    if not stripe_api.test_checkout_enabled() or not payment.is_local_session(session_id):
         raise Http404("No test checkout here.")
     return get_object_or_404(_booking_query(), stripe_checkout_session_id=session_id)
 

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import ACTIVE_STATUSES, AvailabilityBlock, Booking, Coach, CoachBusySlot, Workshop
+from .models import AvailabilityBlock, Booking, Coach, CoachBusySlot, Workshop, holds_time_q
 from .timeutils import month_bounds
 
 Interval = tuple[datetime, datetime]
@@ -166,27 +166,26 @@ class CoachIntervals:
 
 
 def load_coach_intervals(
-    *, coach: Coach, start: datetime, end: datetime, exclude_booking: Booking | None = None
+    *, coach: Coach, start: datetime, end: datetime, now: datetime | None = None, exclude_booking: Booking | None = None
 ) -> CoachIntervals:
     """Availability, active bookings, busy slots and hosted workshops touching [start, end).
 
     Blockers are loaded a session-plus-buffer wider than the window so that a booking just outside
     the window still removes the slots its buffer reaches. Four queries, whatever the window holds.
     """
+    now = now or timezone.now()
     margin = timedelta(minutes=coach.session_minutes + coach.buffer_minutes)
     availability = fetch_spans(
         AvailabilityBlock.objects.filter(coach=coach, start_at__lt=end + margin, end_at__gt=start - margin)
     )
     lo, hi = start - margin, end + margin
-    bookings = Booking.objects.filter(
-        coach=coach, status__in=ACTIVE_STATUSES, start_at__lt=hi, end_at__gt=lo
-    )
+    bookings = Booking.objects.filter(holds_time_q(now), coach=coach, start_at__lt=hi, end_at__gt=lo)
     if exclude_booking is not None:
         bookings = bookings.exclude(pk=exclude_booking.pk)
     busy = CoachBusySlot.objects.filter(coach=coach, start_at__lt=hi, end_at__gt=lo)
     workshops = list(
         Workshop.objects.filter(host=coach, start_at__lt=hi, end_at__gt=lo)
-        .annotate(seats_taken=_seats_taken())
+        .annotate(seats_taken=_seats_taken(now))
         .order_by("start_at")
     )
     return CoachIntervals(
@@ -214,8 +213,8 @@ def fetch_spans(queryset: QuerySet) -> list[Interval]:
     return [(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)) for start, end in rows]
 
 
-def _seats_taken():
-    return Coalesce(Sum("bookings__seats", filter=Q(bookings__status__in=ACTIVE_STATUSES)), 0)
+def _seats_taken(now: datetime):
+    return Coalesce(Sum("bookings__seats", filter=holds_time_q(now, prefix="bookings__")), 0)
 
 
 # --- the public read API -----------------------------------------------------------------------
@@ -251,7 +250,7 @@ def free_slots(
     now = now or timezone.now()
     if not coach.is_active:
         return []
-    intervals = load_coach_intervals(coach=coach, start=start, end=end, exclude_booking=exclude_booking)
+    intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now, exclude_booking=exclude_booking)
     return compute_free_slots(coach, intervals, start=start, end=end, now=now)
 
 
@@ -292,13 +291,13 @@ def get_month_schedule(
     now = now or timezone.now()
     start, end = month_bounds(year, month, tz)
     if coach.is_active:
-        intervals = load_coach_intervals(coach=coach, start=start, end=end)
+        intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now)
         slots = compute_free_slots(coach, intervals, start=start, end=end, now=now)
         workshops = intervals.workshops
     else:
         slots = []
         workshops = list(
-            Workshop.objects.filter(host=coach, start_at__lt=end, end_at__gt=start).annotate(seats_taken=_seats_taken())
+            Workshop.objects.filter(host=coach, start_at__lt=end, end_at__gt=start).annotate(seats_taken=_seats_taken(now))
         )
     offers = [offer for offer in _offers(workshops, now=now) if start <= offer.workshop.start_at < end]
     days = _group_by_day(year=year, month=month, zone=tz, slots=slots, offers=offers)
@@ -313,17 +312,14 @@ def get_workshops_month(*, year: int, month: int, tz: zoneinfo.ZoneInfo, now: da
         Workshop.objects.published()
         .filter(start_at__gte=start, start_at__lt=end)
         .select_related("host")
-        .annotate(seats_taken=_seats_taken())
+        .annotate(seats_taken=_seats_taken(now))
         .order_by("start_at")
     )
     days = _group_by_day(year=year, month=month, zone=tz, slots=[], offers=_offers(workshops, now=now))
     return MonthSchedule(year=year, month=month, zone=tz, days=days)
 
 
-def seats_left(workshop: Workshop) -> int:
-    taken = (
-        Booking.objects.filter(workshop=workshop, status__in=ACTIVE_STATUSES).aggregate(total=Coalesce(Sum("seats"), 0))[
-            "total"
-        ]
-    )
-    return max(workshop.capacity - taken, 0)
+def seats_left(workshop: Workshop, *, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    taken = Booking.objects.filter(holds_time_q(now), workshop=workshop).aggregate(total=Coalesce(Sum("seats"), 0))
+    return max(workshop.capacity - taken["total"], 0)

@@ -54,8 +54,13 @@ class Refund:
 
 
 def is_configured() -> bool:
-    """Real Stripe (a secret key) is set; otherwise the built-in test checkout stands in."""
+    """Real Stripe (a secret key) is set; otherwise the built-in test checkout may stand in."""
     return bool(settings.STRIPE_SECRET_KEY)
+
+
+def test_checkout_enabled() -> bool:
+    """The built-in test checkout: only without real keys, and never in production unless asked for."""
+    return not is_configured() and settings.STRIPE_TEST_CHECKOUT
 
 
 def _client() -> stripe.StripeClient:

@@ -12,6 +12,7 @@ defence for 1-on-1 sessions. On SQLite, `transaction_mode=IMMEDIATE` serialises 
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -121,7 +122,9 @@ def validate_slot(*, coach: Coach, start_at: datetime, now: datetime, exclude_bo
         raise BeyondHorizon(f"Sessions with {coach.name} can be booked up to {coach.horizon_days} days ahead.")
     length = timedelta(minutes=coach.session_minutes)
     wanted = Slot(start_at, start_at + length)
-    intervals = load_coach_intervals(coach=coach, start=start_at, end=wanted.end_at, exclude_booking=exclude_booking)
+    intervals = load_coach_intervals(
+        coach=coach, start=start_at, end=wanted.end_at, now=now, exclude_booking=exclude_booking
+    )
     step = length + timedelta(minutes=coach.buffer_minutes)
     if wanted not in candidate_starts(intervals.availability, length=length, step=step):
         raise OutsideAvailability()
@@ -255,6 +258,7 @@ def _reserve_slot(*, coach: Coach, start_at: datetime, guest: Guest, user, actor
     if not coach.is_active:
         raise NotBookable(f"{coach.name} is not taking bookings right now.")
     slot = validate_slot(coach=coach, start_at=start_at, now=now)
+    _release_lapsed_holds(_coach_bookings_near(coach, slot), now=now)
     booking = _new_booking(
         guest=guest, user=user, start_at=slot.start_at, end_at=slot.end_at, seats=1,
         price=coach.price_amount, currency=coach.currency, now=now, coach=coach,
@@ -272,7 +276,8 @@ def _reserve_seats(*, workshop: Workshop, seats: int, guest: Guest, user, actor:
         raise NotBookable()
     if workshop.start_at <= now:
         raise SlotInPast("This workshop has already started.")
-    left = seats_left(workshop)
+    _release_lapsed_holds(Booking.objects.filter(workshop=workshop), now=now)
+    left = seats_left(workshop, now=now)
     if left <= 0:
         raise WorkshopFull()
     if seats > left:
@@ -284,6 +289,29 @@ def _reserve_seats(*, workshop: Workshop, seats: int, guest: Guest, user, actor:
     _save_new(booking)
     _record_created(booking, actor=actor, user=user)
     return booking
+
+
+def _coach_bookings_near(coach: Coach, slot: Slot):
+    buffer = timedelta(minutes=coach.buffer_minutes)
+    return Booking.objects.filter(coach=coach).overlapping(slot.start_at - buffer, slot.end_at + buffer)
+
+
+def _release_lapsed_holds(bookings, *, now: datetime) -> None:
+    """Properly expire unpaid holds whose time is up before taking their place.
+
+    The schedule already offers their time; this writes the expiry (log, guest email) and keeps the
+    PostgreSQL exclusion constraint, which still sees them as pending, from refusing the new booking.
+    """
+    for hold in bookings.lapsed_holds(now).order_by("pk"):
+        if release_hold(booking=hold, actor="system", reason="Not paid within the hold time."):
+            transaction.on_commit(functools.partial(_expire_checkout_quietly, hold))
+
+
+def _expire_checkout_quietly(booking: Booking) -> None:
+    try:
+        payment.expire_checkout(booking=booking)
+    except Exception:  # Stripe also expires the session on its own; a late payment is handled.
+        logger.exception("Could not expire checkout for %s", booking.reference)
 
 
 def _release_unstarted_hold(booking: Booking) -> None:
@@ -361,9 +389,11 @@ def _still_free(booking: Booking, *, now: datetime) -> bool:
         return False
     if booking.workshop_id:
         workshop = _lock_workshop(booking.workshop)
-        return seats_left(workshop) >= booking.seats
+        return seats_left(workshop, now=now) >= booking.seats
     coach = _lock_coach(booking.coach)
-    intervals = load_coach_intervals(coach=coach, start=booking.start_at, end=booking.end_at, exclude_booking=booking)
+    intervals = load_coach_intervals(
+        coach=coach, start=booking.start_at, end=booking.end_at, now=now, exclude_booking=booking
+    )
     buffer = timedelta(minutes=coach.buffer_minutes)
     return not any(start < booking.end_at and end > booking.start_at for start, end in intervals.blockers(buffer))
 
@@ -393,10 +423,7 @@ def expire_holds(*, now: datetime | None = None) -> int:
     for booking in due:
         if release_hold(booking=booking, actor="task", reason="Not paid within the hold time."):
             released += 1
-            try:
-                payment.expire_checkout(booking=booking)
-            except Exception:  # the session also expires on its own at Stripe; a late payment is handled
-                logger.exception("Could not expire checkout for %s", booking.reference)
+            _expire_checkout_quietly(booking)
     return released
 
 
@@ -438,10 +465,7 @@ def cancel_booking(
         log_booking(locked, "cancelled", actor=actor, user=user, message=reason, refund_due=refund_amount)
         _changed(locked, "cancelled", actor=actor, refund_amount=refund_amount, reason=reason)
     if was_pending:
-        try:
-            payment.expire_checkout(booking=locked)
-        except Exception:
-            logger.exception("Could not expire checkout for %s", locked.reference)
+        _expire_checkout_quietly(locked)
     if refund_amount:
         try:
             payment.refund(booking=locked, amount=refund_amount, actor=actor, user=user, reason=reason or "Cancellation")
@@ -480,6 +504,7 @@ def reschedule_booking(
             if new_start_at == locked.start_at:
                 raise BookingNotReschedulable("That is already this booking's time.")
             slot = validate_slot(coach=coach, start_at=new_start_at, now=now, exclude_booking=locked)
+            _release_lapsed_holds(_coach_bookings_near(coach, slot).exclude(pk=locked.pk), now=now)
             old_start_at, old_end_at = locked.start_at, locked.end_at
             locked.start_at, locked.end_at = slot.start_at, slot.end_at
             locked.reschedule_count += 1

@@ -92,9 +92,11 @@ def start_checkout(*, booking: Booking) -> str:
             idempotency_key=f"booking-{booking.reference}-checkout",
         )
         session_id, url = session.id, session.url
-    else:
+    elif stripe_api.test_checkout_enabled():
         session_id = booking.stripe_checkout_session_id or LOCAL_SESSION_PREFIX + secrets.token_urlsafe(24)
         url = f"{settings.SITE_URL}{reverse('coaching:test_checkout', args=[session_id])}"
+    else:
+        raise PaymentUnavailable("Online payment is not set up yet. Please contact us to book this.")
 
     if booking.stripe_checkout_session_id != session_id:
         with transaction.atomic():

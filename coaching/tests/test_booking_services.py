@@ -216,3 +216,26 @@ def test_late_payment_reconfirms_when_the_time_is_still_free(coach):
     booking = confirm_paid_booking(booking=hold, amount_paid=5000, payment_intent_id="pi_1", now=NOW)
     assert booking.status == Booking.Status.CONFIRMED
     assert actions(booking) == ["expired", "paid", "confirmed"]
+
+
+def test_a_lapsed_hold_frees_its_time_even_before_the_expiry_task_runs(coach):
+    """The embedded mode has no beat: the slot must come back by itself after the hold time."""
+    hold = _hold(coach, at(10), expires=NOW - timedelta(seconds=1))
+    offered = [s.start_at for s in free_slots(coach=coach, start=DAY, end=DAY + timedelta(days=1), now=NOW)]
+    assert at(10) in offered
+    # Booking over it expires the hold properly (log, signal) and the database accepts the new row.
+    booking = create_booking(guest=GUEST, coach=coach, start_at=at(10), now=NOW).booking
+    hold.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert hold.status == Booking.Status.EXPIRED and actions(hold) == ["expired"]
+
+
+def test_a_lapsed_workshop_hold_gives_its_seats_back():
+    workshop = WorkshopFactory(start_at=at(18), end_at=at(20), capacity=2)
+    BookingFactory(
+        coach=None, workshop=workshop, start_at=workshop.start_at, end_at=workshop.end_at, seats=2,
+        status=Booking.Status.PENDING_PAYMENT, hold_expires_at=NOW - timedelta(minutes=1),
+    )
+    booking = create_booking(guest=GUEST, workshop=workshop, seats=2, now=NOW).booking
+    assert booking.status == Booking.Status.CONFIRMED
+    assert Booking.objects.filter(workshop=workshop, status=Booking.Status.EXPIRED).count() == 1

@@ -215,6 +215,9 @@ STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
 # In embedded mode the test checkout signs its events with this secret, so the real webhook
 # verification runs; with real keys it must be the endpoint's secret from the Stripe dashboard.
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "" if STRIPE_SECRET_KEY else "whsec_local_test_checkout")
+# The built-in test checkout (embedded mode). Production turns it off unless explicitly asked for,
+# because its webhook secret is public: anyone could "pay" with it.
+STRIPE_TEST_CHECKOUT = env_bool("STRIPE_TEST_CHECKOUT", not STRIPE_SECRET_KEY)
 # Only for tests and local stand-ins: where the stripe SDK sends API calls.
 STRIPE_API_BASE = env("STRIPE_API_BASE")
 # A slow Stripe must not hang a guest's request: give up after this long, retrying (with the same

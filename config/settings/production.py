@@ -34,6 +34,12 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# No built-in test checkout in production unless explicitly enabled (e.g. a staging demo); without
+# Stripe keys paid bookings are then refused with a clear message, and the webhook refuses every event.
+STRIPE_TEST_CHECKOUT = env_bool("STRIPE_TEST_CHECKOUT", False)
+if not STRIPE_TEST_CHECKOUT and STRIPE_WEBHOOK_SECRET == "whsec_local_test_checkout":  # noqa: F405
+    STRIPE_WEBHOOK_SECRET = ""
+
 # The container health check calls /healthz over plain HTTP on loopback.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1", "localhost"]  # noqa: F405
