@@ -7,7 +7,8 @@ from coaching.services.booking import MAX_SEATS_PER_BOOKING, Guest
 
 INPUT_CLASSES = (
     "mt-1 block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-base text-slate-900 "
-    "shadow-sm focus:border-teal-600 focus:outline-none focus:ring-2 focus:ring-teal-600/40"
+    "shadow-sm focus:border-teal-600 focus:outline-none focus:ring-2 focus:ring-teal-600/40 "
+    "aria-[invalid=true]:border-rose-600 aria-[invalid=true]:bg-rose-50/40"
 )
 
 

@@ -26,9 +26,7 @@ CHROMIUM_ARGS = [
 AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 COACH_PAGE = "/coaches/amara-okafor/"
 
-# Wagtail's root page comes from a migration; serialized_rollback restores it after other
-# transactional tests flush the database.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +46,21 @@ def browser():
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+def ensure_wagtail_root():
+    """Wagtail's root page and default locale come from its migrations, and a transactional
+    test before this one flushes them away: put them back as the migrations would."""
+    from django.utils.translation import get_supported_language_variant
+    from wagtail.models import Locale, Page
+
+    if not Locale.objects.exists():
+        Locale.objects.create(language_code=get_supported_language_variant(settings.LANGUAGE_CODE))
+    if not Page.objects.filter(depth=1).exists():
+        Page.add_root(title="Root", slug="root")
+
+
 @pytest.fixture
 def seeded(live_server):
+    ensure_wagtail_root()
     call_command("seed_demo", stdout=open(os.devnull, "w"))
     return live_server.url
 

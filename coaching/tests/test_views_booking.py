@@ -149,7 +149,11 @@ def test_day_htmx_returns_only_the_day_region(coach, london_client):
     response = london_client.get(reverse("coaching:coach_day", args=["amara", "2030-01-07"]), **HTMX)
     assert response.status_code == 200
     assert_fragment(response)
-    assert response.content.decode().lstrip().startswith('<section id="day-slots"')
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="day-slots"')
+    # The grid comes along out of band so the chosen day is marked in it.
+    assert '<section id="calendar" hx-swap-oob="true"' in html
+    assert re.search(r'data-day="2030-01-07"\s+aria-current="date"', html)
 
 
 def test_day_in_tokyo_shows_times_shifted_to_tokyo(coach):
@@ -242,6 +246,7 @@ def test_invalid_details_keep_what_was_typed_and_write_nothing(coach, london_cli
     assert 'value="Jo Guest"' in html and "Career change" in html
     assert 'data-field-error="email"' in html
     assert 'aria-invalid="true"' in html
+    assert 'aria-describedby="id_email_error"' in html and 'id="id_email_error"' in html
     assert not Booking.objects.exists()
 
 
