@@ -208,7 +208,9 @@ def _fill_nearly_full(workshop: Workshop, *, seats_taken: int) -> None:
 def ensure_home_page() -> HomePage:
     home = HomePage.objects.first()
     if home is None:
-        root = Page.get_first_root_node()
+        # Wagtail's migration creates the tree root; a flushed database (e.g. after a transactional
+        # test) has none, so make one rather than fail.
+        root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
         # Wagtail's migration leaves a placeholder "Welcome" page; our HomePage replaces it.
         placeholder = Page.objects.filter(depth=2, slug="home").exclude(
             content_type__app_label="pages"
