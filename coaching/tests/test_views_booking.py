@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from coaching.models import Booking, BookingLog
@@ -286,18 +286,36 @@ def test_htmx_post_with_the_csrf_header_from_the_page_succeeds(coach):
     assert Booking.objects.count() == 1
 
 
-def test_paid_session_goes_to_checkout_or_explains_payment_is_unavailable(london_client):
-    """A paid session never ends in a 500: either HTMX is sent to checkout, or the form says why not."""
-    paid = CoachFactory(slug="paid", price_amount=5000)
-    AvailabilityBlockFactory(coach=paid, start_at=NINE_LONDON, end_at=NINE_LONDON + timedelta(hours=3))
-    response = london_client.post(slot_url(paid, NINE_LONDON), guest_details(), **HTMX)
-    if "HX-Redirect" in response:
-        assert response.status_code == 200
-        assert Booking.objects.get().status == Booking.Status.PENDING_PAYMENT
-    else:
-        assert 400 <= response.status_code < 500
-        assert "payment" in response.content.decode().lower()
-        assert not Booking.objects.filter(status=Booking.Status.PENDING_PAYMENT).exists()
+@pytest.fixture
+def paid_coach():
+    coach = CoachFactory(slug="paid", price_amount=5000)
+    AvailabilityBlockFactory(coach=coach, start_at=NINE_LONDON, end_at=NINE_LONDON + timedelta(hours=3))
+    return coach
+
+
+def test_paid_session_over_htmx_is_sent_to_checkout_with_hx_redirect(paid_coach, london_client):
+    response = london_client.post(slot_url(paid_coach, NINE_LONDON), guest_details(), **HTMX)
+    assert response.status_code == 200
+    booking = Booking.objects.get()
+    assert booking.status == Booking.Status.PENDING_PAYMENT
+    assert response["HX-Redirect"].startswith("http")
+    assert "checkout" in response["HX-Redirect"]
+
+
+def test_paid_session_without_javascript_gets_a_303_to_checkout(paid_coach, london_client):
+    response = london_client.post(slot_url(paid_coach, NINE_LONDON), guest_details())
+    assert response.status_code == 303
+    assert "checkout" in response["Location"]
+
+
+@override_settings(STRIPE_SECRET_KEY="", STRIPE_TEST_CHECKOUT=False)
+def test_paid_session_without_any_payment_set_up_explains_in_the_form_and_holds_nothing(paid_coach, london_client):
+    response = london_client.post(slot_url(paid_coach, NINE_LONDON), guest_details(), **HTMX)
+    assert 400 <= response.status_code < 500
+    assert "HX-Redirect" not in response
+    html = response.content.decode()
+    assert "payment" in html.lower() and 'value="Jo Guest"' in html
+    assert not Booking.objects.active().exists()
 
 
 # --- workshops --------------------------------------------------------------------------------------
