@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 
+logger = logging.getLogger(__name__)
 RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -41,14 +43,19 @@ def hit(scope: str, key: str, *, rate: str) -> bool:
     bucket = int(time.time() // window)
     digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()[:32]
     cache_key = f"rl:{scope}:{digest}:{bucket}"
-    added = cache.add(cache_key, 1, timeout=window + 1)
-    if added:
-        return limit >= 1
+    cache = caches["ratelimit"]
     try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.add(cache_key, 1, timeout=window + 1)
-        count = 1
+        if cache.add(cache_key, 1, timeout=window + 1):
+            return limit >= 1
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr
+            cache.add(cache_key, 1, timeout=window + 1)
+            count = 1
+    except Exception:
+        # The cache (Redis) is down: a booking matters more than a limit, so fail open and say so.
+        logger.warning("Rate limit cache unavailable; allowing the request", exc_info=True)
+        return True
     return count <= limit
 
 

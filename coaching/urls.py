@@ -1,11 +1,11 @@
 from django.urls import include, path
 
-from . import views
+from . import health, views
 
 app_name = "coaching"
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     # Guest booking flow (issue 4): each URL is a full page, or one region of it for HTMX.
     path("book/coach/<slug:slug>/", views.coach_calendar, name="coach_calendar"),
     path("book/coach/<slug:slug>/day/<str:day>/", views.coach_day, name="coach_day"),
@@ -16,4 +16,5 @@ urlpatterns = [
     path("bookings/<str:reference>/calendar.ics", views.booking_ics, name="booking_ics"),
     # Paid bookings (issue 5): Stripe webhook, checkout return/cancel, built-in test checkout.
     path("", include("coaching.payment_urls")),
+    path("", include("coaching.manage_urls")),  # guest self-service by magic link (issue 9)
 ]

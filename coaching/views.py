@@ -11,8 +11,7 @@ import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
 from django.core import signing
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,12 +31,6 @@ PAGE = "coaching/booking_page.html"
 TIMEZONE_CHOSEN_COOKIE = "USER_TIMEZONE_CHOSEN"
 ICS_SALT = "coaching.booking-ics.v1"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-
-
-def healthz(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 # --- parsing the guest's input --------------------------------------------------------------------

@@ -156,9 +156,9 @@ def test_error_pages_do_not_leak_settings(client, settings):
 def test_rate_limit_answers_429_on_booking_posts(coach, settings):
     settings.RATELIMIT_ENABLED = True
     settings.BOOKING_POST_RATE = "3/m"
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    caches["ratelimit"].clear()
     client = Client()
     statuses = [
         client.post(f"/book/coach/{coach.slug}/slot/?start=bad", {"name": "A", "email": "a@example.com"}).status_code
