@@ -103,7 +103,7 @@ def test_current_month_offers_no_link_to_the_past(coach, london_client):
     assert "?month=2029-12" not in html
 
 
-@pytest.mark.parametrize("month", ["2030-13", "abc", "2030-1-1", "0000-01", "2030-00", "9999999-01"])
+@pytest.mark.parametrize("month", ["2030-13", "abc", "2030-1-1", "0000-01", "2030-00", "9999999-01", "9999-12"])
 def test_malformed_month_is_a_400_with_a_message(coach, london_client, month):
     response = london_client.get(reverse("coaching:coach_calendar", args=["amara"]), {"month": month})
     assert response.status_code == 400
@@ -165,7 +165,7 @@ def test_day_in_tokyo_shows_times_shifted_to_tokyo(coach):
     assert ">09:00</time>" not in html
 
 
-@pytest.mark.parametrize("day", ["2030-02-30", "yesterday", "2030-1-7x"])
+@pytest.mark.parametrize("day", ["2030-02-30", "yesterday", "2030-1-7x", "9999-12-31", "0001-01-01"])
 def test_malformed_day_is_a_400(coach, london_client, day):
     response = london_client.get(f"/book/coach/amara/day/{day}/")
     assert response.status_code == 400
@@ -199,7 +199,10 @@ def test_slot_url_accepts_an_offset_whose_plus_arrived_as_a_space(coach, london_
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("start", ["", "tomorrow", "2030-01-07T09:00:00", "2030-13-07T09:00:00Z"])
+@pytest.mark.parametrize(
+    "start",
+    ["", "tomorrow", "2030-01-07T09:00:00", "2030-13-07T09:00:00Z", "9999-12-31T23:00:00Z", "0001-01-01T00:00Z"],
+)
 def test_malformed_start_is_a_400(coach, london_client, start):
     response = london_client.get(reverse("coaching:coach_slot", args=["amara"]), {"start": start})
     assert response.status_code == 400
