@@ -59,6 +59,7 @@ KINDS = {
     "refund": Kind(GUEST),
     "hold_expired": Kind(GUEST),
     "reminder": Kind(GUEST),
+    "manage_link": Kind(GUEST),  # a fresh magic link asked for on the "lost your link?" form
     "coach_new": Kind(COACH),
     "coach_rescheduled": Kind(COACH),
     "coach_cancelled": Kind(COACH),
@@ -132,6 +133,20 @@ def record_reminder(booking: Booking) -> list[Notification]:
         recipient=booking.guest_email,
         dedupe_key=f"booking:{booking.pk}:reminder:{booking.start_at.isoformat()}",
         context=_snapshot(booking, "reminder", {}),
+    )
+    return _owe([row])
+
+
+def record_manage_link(booking: Booking, *, now: datetime | None = None) -> list[Notification]:
+    """Owe the guest a fresh manage link. At most one per booking per hour, so the "lost your
+    link?" form cannot be used to flood a guest's inbox."""
+    now = now or timezone.now()
+    row = Notification(
+        booking=booking,
+        kind="manage_link",
+        recipient=booking.guest_email,
+        dedupe_key=f"booking:{booking.pk}:manage_link:{now:%Y%m%d%H}",
+        context=_snapshot(booking, "manage_link", {}),
     )
     return _owe([row])
 
