@@ -111,7 +111,7 @@ def calendar_context(request: HttpRequest, *, coach: Coach | None, year: int | N
     zone = getattr(request, "user_timezone", None) or zoneinfo.ZoneInfo(timezone.get_default_timezone_name())
     today = timezone.now().astimezone(zone).date()
     if year is None or month is None:
-        year, month = today.year, today.month
+        year, month = default_month(coach=coach, zone=zone, today=today)
     if coach is not None:
         schedule = get_month_schedule(coach=coach, year=year, month=month, tz=zone)
         base_url = reverse("coaching:coach_calendar", args=[coach.slug])
@@ -132,6 +132,23 @@ def calendar_context(request: HttpRequest, *, coach: Coach | None, year: int | N
         "month_start": date(year, month, 1),
         "workshop_offers": [offer for day in schedule.days for offer in day.workshops],
     }
+
+
+def default_month(*, coach: Coach | None, zone: zoneinfo.ZoneInfo, today: date) -> tuple[int, int]:
+    """This month, except that the workshops calendar opens on the next workshop's month (an empty
+    first page would look like there is nothing to book)."""
+    if coach is None:
+        next_start = (
+            Workshop.objects.published()
+            .filter(start_at__gt=timezone.now())
+            .order_by("start_at")
+            .values_list("start_at", flat=True)
+            .first()
+        )
+        if next_start is not None:
+            local = next_start.astimezone(zone)
+            return local.year, local.month
+    return today.year, today.month
 
 
 def day_context(schedule: MonthSchedule, day: date) -> dict:
@@ -275,8 +292,10 @@ def iso_z(moment: datetime) -> str:
 
 @require_GET
 def workshops_calendar(request: HttpRequest) -> HttpResponse:
+    year = month = None
     try:
-        year, month = parse_month(request.GET.get("month"), zone=request.user_timezone)
+        if request.GET.get("month"):
+            year, month = parse_month(request.GET["month"], zone=request.user_timezone)
     except BookingError as exc:
         return render_refusal(request, exc)
     return render_region(request, "calendar", calendar_context(request, coach=None, year=year, month=month))

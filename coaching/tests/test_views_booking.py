@@ -344,6 +344,14 @@ def test_workshops_calendar_lists_workshops_with_seats_left(workshop, london_cli
     assert "Tue 15 Jan, 18:00 (Europe/London, GMT)" in visible_text(response)
 
 
+def test_workshops_calendar_opens_on_the_next_workshops_month(london_client):
+    WorkshopFactory(
+        title="Spring Reset", start_at=datetime(2030, 3, 4, 18, tzinfo=UTC), end_at=datetime(2030, 3, 4, 20, tzinfo=UTC)
+    )
+    html = london_client.get(reverse("coaching:workshops_calendar")).content.decode()
+    assert "March 2030" in html and "Spring Reset" in html
+
+
 def test_workshops_calendar_htmx_returns_only_the_calendar(workshop, london_client):
     response = london_client.get(reverse("coaching:workshops_calendar") + "?month=2030-02", **HTMX)
     assert response.status_code == 200
