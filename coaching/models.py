@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.functional import cached_property
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.search import index
 
@@ -452,7 +453,12 @@ class BookingPolicy(BaseSiteSetting):
     cancellation_cutoff_hours = models.PositiveIntegerField(
         default=24, help_text="Guests can cancel with a refund up to this many hours before the start."
     )
-    refund_rule = models.CharField(max_length=30, choices=RefundRule.choices, default=RefundRule.FULL_BEFORE_CUTOFF)
+    refund_rule = models.CharField(
+        max_length=30,
+        choices=RefundRule.choices,
+        default=RefundRule.FULL_BEFORE_CUTOFF,
+        help_text="What a guest who cancels from their booking link gets back. You can always refund more by hand.",
+    )
     allow_cancel_after_cutoff = models.BooleanField(
         default=True, help_text="After the cut-off guests may still cancel, without a refund."
     )
@@ -464,6 +470,15 @@ class BookingPolicy(BaseSiteSetting):
     link_lifetime_days_after_end = models.PositiveSmallIntegerField(
         default=1, help_text="Magic links stop working this many days after the booking ends."
     )
+
+    panels = [
+        MultiFieldPanel(
+            [FieldPanel("cancellation_cutoff_hours"), FieldPanel("refund_rule"), FieldPanel("allow_cancel_after_cutoff")],
+            heading="Cancellations and refunds",
+        ),
+        MultiFieldPanel([FieldPanel("reschedule_cutoff_hours"), FieldPanel("max_reschedules")], heading="Rescheduling"),
+        MultiFieldPanel([FieldPanel("reminder_hours"), FieldPanel("link_lifetime_days_after_end")], heading="Emails and links"),
+    ]
 
     class Meta:
         verbose_name = "booking policy"

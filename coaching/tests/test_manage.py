@@ -414,3 +414,35 @@ def test_lost_link_form_shows_field_errors(client):
     response = client.post("/bookings/lost-link/", {"email": "not an email", "reference": ""})
     assert response.status_code == 422
     assert 'aria-invalid="true"' in response.content.decode()
+
+
+# --- the owner's settings -----------------------------------------------------------------------------
+
+
+def test_booking_policy_is_in_the_admin_settings_menu_with_plain_help(client, django_user_model):
+    from wagtail.models import Site
+
+    client.force_login(django_user_model.objects.create_superuser("owner", "owner@example.com", "pw"))
+    dashboard = client.get("/admin/").content.decode()
+    assert "/admin/settings/coaching/bookingpolicy/" in dashboard
+    site = Site.objects.get(is_default_site=True)
+    response = client.get(f"/admin/settings/coaching/bookingpolicy/{site.pk}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in (
+        "Cancellations and refunds",
+        "Rescheduling",
+        "Guests can cancel with a refund up to this many hours before the start.",
+        "What a guest who cancels from their booking link gets back.",
+        "How often a guest may move one booking.",
+        "Magic links stop working this many days after the booking ends.",
+    ):
+        assert text in html, text
+
+
+def test_owner_changes_to_the_policy_apply_to_the_manage_page(booking, client):
+    current = get_policy()
+    current.reschedule_cutoff_hours = 200  # the booking starts in 146 hours
+    current.save()
+    html = client.get(url(booking)).content.decode()
+    assert "data-reschedule" not in html and "Bookings can be moved up to 200 hours before they start." in html
