@@ -8,6 +8,10 @@ checks in the database that no slot or seat was double-booked.
 
 Prints `name: value unit` lines: requests/s, p50/p95 latency per request kind, outcomes by status,
 bookings made, and the double-booking check. Options: --guests N --duration S --workers W.
+
+`--db-outage SECONDS` puts a TCP proxy between gunicorn and PostgreSQL and, a third of the way in,
+drops every database connection and refuses new ones for that long (what a PostgreSQL restart looks
+like to the app); the report then splits outcomes into before / during / after the outage.
 """
 
 from __future__ import annotations
@@ -138,11 +142,91 @@ class Stats:
         self.lock = threading.Lock()
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.outcomes: Counter[str] = Counter()
+        self.phase = "steady"
+        self.phases: Counter[str] = Counter()
 
     def record(self, kind: str, seconds: float, outcome: str) -> None:
         with self.lock:
             self.latency[kind].append(seconds * 1000)
             self.outcomes[f"{kind}:{outcome}"] += 1
+            self.phases[f"{self.phase}:{outcome[0] if outcome[0].isdigit() else 'e'}xx"] += 1
+
+
+class DatabaseProxy:
+    """A loopback TCP proxy to PostgreSQL that can simulate a restart (drop all, refuse, come back)."""
+
+    def __init__(self, listen_port: int, upstream_port: int = 5432):
+        self.listen_port, self.upstream_port = listen_port, upstream_port
+        self.sockets: list = []
+        self.lock = threading.Lock()
+        self.listener = None
+        self.running = True
+
+    def start(self) -> None:
+        self._listen()
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    def _listen(self) -> None:
+        import socket
+
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.listen_port))
+        listener.listen(128)
+        listener.settimeout(0.2)
+        self.listener = listener
+
+    def _accept_loop(self) -> None:
+        import socket
+
+        while self.running:
+            listener = self.listener
+            if listener is None:
+                time.sleep(0.05)  # outage: nothing is listening, as during a restart
+                continue
+            try:
+                client, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets += [client, upstream]
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, target) -> None:
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def outage(self, seconds: float) -> None:
+        listener, self.listener = self.listener, None
+        listener.close()
+        with self.lock:
+            for sock in self.sockets:
+                try:
+                    # shutdown, not just close: it wakes the pump thread blocked in recv() and sends
+                    # the FIN that tells both ends the connection is gone.
+                    sock.shutdown(2)
+                    sock.close()
+                except OSError:
+                    pass
+            self.sockets.clear()
+        time.sleep(seconds)  # the simulated restart's length, not a race
+        self._listen()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -177,20 +261,30 @@ def main() -> int:
     parser.add_argument("--guests", type=int, default=40)
     parser.add_argument("--duration", type=int, default=120)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--db-outage", type=float, default=0, help="seconds of simulated PostgreSQL restart")
     args = parser.parse_args()
 
     database = f"booking_load_{os.getpid()}"
     psql(f"DROP DATABASE IF EXISTS {database}")
     psql(f"CREATE DATABASE {database}")
     env = server_env(database)
+    proxy = None
+    if args.db_outage:
+        proxy = DatabaseProxy(listen_port=PORT + 1)
+        proxy.start()
     server = None
     try:
         for command in (["migrate", "--noinput", "-v0"], ["seed_demo"], ["collectstatic", "--noinput", "-v0"]):
             subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
+        server_log = open(f"/tmp/loadtest-gunicorn-{os.getpid()}.log", "w")  # noqa: SIM115
+        print(f"server_log: {server_log.name}")
+        if proxy is not None:
+            env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{PORT + 1}/{database}"
         server = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{HOST}:{PORT}",
              "--workers", str(args.workers), "--timeout", "30", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            # The server's log goes to a file: an unread pipe fills up and would block the workers.
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=server_log,
         )
         wait_until_up()
         stats = Stats()
@@ -199,6 +293,11 @@ def main() -> int:
         started = time.perf_counter()
         for thread in threads:
             thread.start()
+        if proxy is not None:
+            time.sleep(args.duration / 3)  # let the steady state settle before the fault
+            stats.phase = "outage"
+            proxy.outage(args.db_outage)
+            stats.phase = "recovery"
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
@@ -211,6 +310,8 @@ def main() -> int:
         if server is not None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+        if proxy is not None:
+            proxy.running = False
         psql(f"DROP DATABASE IF EXISTS {database}")
 
 
@@ -245,6 +346,8 @@ def report(stats: Stats, elapsed: float, args) -> None:
     for key, count in sorted(stats.outcomes.items()):
         print(f"outcome {key}: {count}")
     print(f"errors_5xx_or_connection: {errors}")
+    for key, count in sorted(stats.phases.items()):
+        print(f"phase {key}: {count}")
 
 
 if __name__ == "__main__":
