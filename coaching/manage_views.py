@@ -35,7 +35,7 @@ from coaching.models import Booking, BookingPolicy, format_money
 from coaching.notifications import record_manage_link
 from coaching.ratelimit import hit, ratelimit, too_many_requests
 from coaching.schedule import DaySchedule, MonthSchedule, free_slots
-from coaching.services import cancel_booking, reschedule_booking
+from coaching.services import cancel_booking, reschedule_booking, validate_slot
 from coaching.timeutils import month_bounds
 from coaching.utils import InvalidManageLink, read_manage_token
 from coaching.views import iso_z, month_param, parse_day, parse_month, parse_start, refusal_status
@@ -367,6 +367,13 @@ def manage_reschedule_confirm(request: HttpRequest, token: str) -> HttpResponse:
     except BookingError as exc:
         return render_change_refused(request, context, exc)
     if request.method == "GET":
+        # Only a read here: say now if the time is not offered, rather than after the guest confirms.
+        try:
+            if new_start_at == booking.start_at:
+                raise BookingNotReschedulable("That is already this booking's time.")
+            validate_slot(coach=booking.coach, start_at=new_start_at, now=timezone.now(), exclude_booking=booking)
+        except BookingError as exc:
+            return render_change_refused(request, context, exc)
         context.update(
             confirm_move=True,
             new_start_at=new_start_at,

@@ -446,3 +446,23 @@ def test_owner_changes_to_the_policy_apply_to_the_manage_page(booking, client):
     current.save()
     html = client.get(url(booking)).content.decode()
     assert "data-reschedule" not in html and "Bookings can be moved up to 200 hours before they start." in html
+
+
+def test_reschedule_confirmation_refuses_a_time_that_is_not_offered(booking, coach, client):
+    BookingFactory(coach=coach, start_at=ELEVEN, end_at=ELEVEN + timedelta(hours=1))
+    response = client.get(url(booking, f"reschedule/confirm/?start={iso(ELEVEN)}"))
+    assert response.status_code == 409 and "data-confirm-move" not in response.content.decode()
+    assert "that time was just taken" in response.content.decode()
+    assert client.get(url(booking, f"reschedule/confirm/?start={iso(TEN)}")).status_code == 409  # its own time
+
+
+def test_manage_page_and_reschedule_calendar_run_a_small_constant_number_of_queries(
+    booking, coach, client, django_assert_max_num_queries
+):
+    for hour in range(12, 20):  # a busier day does not cost more queries
+        AvailabilityBlockFactory(coach=coach, start_at=TEN.replace(hour=hour), end_at=TEN.replace(hour=hour + 1))
+    get_policy()  # the setting row exists, as on a running site
+    with django_assert_max_num_queries(6):
+        client.get(url(booking))
+    with django_assert_max_num_queries(10):
+        client.get(url(booking, "reschedule/"))
