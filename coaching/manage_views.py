@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django import forms
@@ -54,17 +55,26 @@ DONE_MESSAGES = {
 }
 
 
-def private_page(view):
-    """No caching anywhere and no Referer leaving the page: the URL itself is the key to the booking."""
+def private_page(view=None, *, referrer_policy: str = "no-referrer"):
+    """No caching anywhere and no Referer leaving the page: the URL itself is the key to the booking.
 
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
-        response["X-Robots-Tag"] = "noindex, nofollow"
-        return response
+    Pages that hold a POST form (the confirmation steps, the lost-link form) send `same-origin`
+    instead of `no-referrer`: under `no-referrer` browsers send `Origin: null` and no Referer with
+    the form, and Django's CSRF check (Origin, and Referer over HTTPS) refuses the POST. `same-origin`
+    still sends nothing to any other site; the only Referer it allows goes back to us.
+    """
 
-    return never_cache(wrapped)
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            response.headers.setdefault("Referrer-Policy", referrer_policy)
+            response["X-Robots-Tag"] = "noindex, nofollow"
+            return response
+
+        return never_cache(wrapped)
+
+    return decorator(view) if view is not None else decorator
 
 
 def per_ip(scope: str, rate_setting: str):
@@ -91,12 +101,14 @@ def booking_for(request: HttpRequest, token: str, *, per_booking: bool = False) 
 
 
 def render_link_refused(request: HttpRequest, exc: InvalidManageLink) -> HttpResponse:
-    return render(
+    response = render(
         request,
         REFUSED_PAGE,
         {"message": exc.message, "expired": exc.status_code == 410},
         status=exc.status_code,
     )
+    response["Referrer-Policy"] = "no-referrer"  # no form here; whatever the URL was, keep it to ourselves
+    return response
 
 
 # --- what the page shows ----------------------------------------------------------------------------
@@ -208,7 +220,7 @@ def manage_booking(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@private_page
+@private_page(referrer_policy="same-origin")
 @per_ip("manage", "MAGIC_LINK_RATE")
 def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
     """GET: the confirmation step with the refund the policy gives now. POST: cancel."""
@@ -241,11 +253,19 @@ def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
 # --- reschedule -------------------------------------------------------------------------------------
 
 
-def reschedule_month(booking: Booking, *, year: int, month: int, zone: zoneinfo.ZoneInfo) -> MonthSchedule:
+@dataclass
+class MoveDay(DaySchedule):
+    """A day of the reschedule calendar. The shared calendar_grid.html links a day to its `url`
+    when it has one, and to the booking page's day otherwise."""
+
+    url: str = ""
+
+
+def reschedule_month(booking: Booking, *, year: int, month: int, zone: zoneinfo.ZoneInfo, day_url) -> MonthSchedule:
     """The month grid of times this booking can move to, as a viewer in `zone` sees it.
 
     The coach's free slots computed as if this booking were not there (it may move next to its old
-    time), minus its current time.
+    time), minus its current time. `day_url(date)` is where each day links to.
     """
     start, end = month_bounds(year, month, zone)
     slots = [
@@ -254,10 +274,10 @@ def reschedule_month(booking: Booking, *, year: int, month: int, zone: zoneinfo.
         if slot.start_at != booking.start_at
     ]
     first = date(year, month, 1)
-    days: dict[date, DaySchedule] = {}
+    days: dict[date, MoveDay] = {}
     day = first
     while day.month == month:
-        days[day] = DaySchedule(date=day)
+        days[day] = MoveDay(date=day, url=day_url(day))
         day = date.fromordinal(day.toordinal() + 1)
     for slot in slots:
         entry = days.get(slot.start_at.astimezone(zone).date())
@@ -270,10 +290,13 @@ def reschedule_context(request: HttpRequest, booking: Booking, token: str, *, ye
     """What the shared calendar partial needs, with its links pointing at this booking's move pages."""
     zone = request.user_timezone
     today = timezone.now().astimezone(zone).date()
-    schedule = reschedule_month(booking, year=year, month=month, zone=zone)
-    for day in schedule.days:
-        # The shared calendar_grid.html links a day to `day.url` when it has one (else the booking page's).
-        day.url = reverse("coaching:manage_reschedule_day", args=[token, day.date.isoformat()])
+    schedule = reschedule_month(
+        booking,
+        year=year,
+        month=month,
+        zone=zone,
+        day_url=lambda day: reverse("coaching:manage_reschedule_day", args=[token, day.isoformat()]),
+    )
     prev_year, prev_month = schedule.prev_month
     next_year, next_month = schedule.next_month
     can_go_back = (prev_year, prev_month) >= (today.year, today.month)
@@ -350,7 +373,7 @@ def manage_reschedule_day(request: HttpRequest, token: str, day: str) -> HttpRes
 
 
 @require_http_methods(["GET", "POST"])
-@private_page
+@private_page(referrer_policy="same-origin")
 @per_ip("manage", "MAGIC_LINK_RATE")
 def manage_reschedule_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET: "move from … to …?" with the new time in both zones. POST: move it."""
@@ -403,7 +426,7 @@ class LostLinkForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-@private_page
+@private_page(referrer_policy="same-origin")
 @ratelimit("lost-link", rate_setting="LOST_LINK_RATE")
 def lost_link(request: HttpRequest) -> HttpResponse:
     """Email a fresh manage link. The answer is the same whether or not a booking matches."""

@@ -103,11 +103,36 @@ def test_manage_page_shows_times_in_both_zones_status_payment_ics_and_policy(pai
 
 
 def test_manage_pages_are_never_cached_and_send_no_referrer(booking, client):
-    for path in (url(booking), url(booking, "cancel/"), url(booking, "reschedule/"), "/bookings/lost-link/"):
+    for path in (url(booking), url(booking, "reschedule/"), url(booking, "reschedule/day/2030-01-07/")):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response["Referrer-Policy"] == "no-referrer"
         assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_pages_with_a_form_send_a_referrer_only_to_this_site(booking, client):
+    # Under no-referrer a browser posts the form with `Origin: null`, which Django's CSRF check refuses.
+    for path in (
+        url(booking, "cancel/"),
+        url(booking, f"reschedule/confirm/?start={iso(ELEVEN)}"),
+        "/bookings/lost-link/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response["Referrer-Policy"] == "same-origin"
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_a_browser_post_with_the_csrf_token_and_our_origin_cancels(booking):
+    browser = Client(enforce_csrf_checks=True)
+    html = browser.get(url(booking, "cancel/")).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    refused = browser.post(url(booking, "cancel/"), {"csrfmiddlewaretoken": token}, HTTP_ORIGIN="null")
+    assert refused.status_code == 403  # what no-referrer on this page would have caused
+    response = browser.post(url(booking, "cancel/"), {"csrfmiddlewaretoken": token}, HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 303
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
 
 
 def test_refunded_amount_is_shown_after_a_refunded_cancellation(paid_booking, stripe_standin, client):
