@@ -316,36 +316,44 @@ def reschedule_context(request: HttpRequest, booking: Booking, token: str, *, ye
     }
 
 
-def _refuse_move_unless_allowed(context: dict, booking: Booking) -> BookingError | None:
-    if context["read_only"]:
-        return read_only_refusal(booking)
-    if not context["move_allowed"]:
-        return BookingNotReschedulable(context["move_refusal"])
-    return None
+def movable_booking(view):
+    """Hand a move page the link's booking and page context, once the booking may be moved.
+
+    Refused links, read-only and unmovable bookings, and guest input the view rejects (a
+    BookingError) are answered here, the same way for every move page.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
+        try:
+            booking = booking_for(request, token, per_booking=True)
+        except LinkRefused as refused:
+            return refused.response
+        context = page_context(request, booking, token)
+        if context["read_only"]:
+            return render_change_refused(request, context, read_only_refusal(booking))
+        if not context["move_allowed"]:
+            return render_change_refused(request, context, BookingNotReschedulable(context["move_refusal"]))
+        try:
+            return view(request, token, *args, booking=booking, context=context, **kwargs)
+        except BookingError as exc:
+            return render_change_refused(request, context, exc)
+
+    return wrapped
 
 
 @require_GET
 @private_page
 @per_ip("manage", "MAGIC_LINK_RATE")
-def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
+@movable_booking
+def manage_reschedule(request: HttpRequest, token: str, *, booking: Booking, context: dict) -> HttpResponse:
     """The calendar of times this booking can move to (a month; the booking's own month by default)."""
-    try:
-        booking = booking_for(request, token, per_booking=True)
-    except LinkRefused as refused:
-        return refused.response
-    context = page_context(request, booking, token)
-    refusal = _refuse_move_unless_allowed(context, booking)
-    if refusal:
-        return render_change_refused(request, context, refusal)
     zone = request.user_timezone
-    try:
-        if request.GET.get("month"):
-            year, month = parse_month(request.GET["month"], zone=zone)
-        else:
-            start = max(booking.start_at, timezone.now()).astimezone(zone)
-            year, month = start.year, start.month
-    except BookingError as exc:
-        return render_change_refused(request, context, exc)
+    if request.GET.get("month"):
+        year, month = parse_month(request.GET["month"], zone=zone)
+    else:
+        start = max(booking.start_at, timezone.now()).astimezone(zone)
+        year, month = start.year, start.month
     context.update(reschedule_context(request, booking, token, year=year, month=month))
     region = "calendar" if request.GET.get("month") else "action"
     return render_page(request, context, region=region)
@@ -354,19 +362,11 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 @private_page
 @per_ip("manage", "MAGIC_LINK_RATE")
-def manage_reschedule_day(request: HttpRequest, token: str, day: str) -> HttpResponse:
-    try:
-        booking = booking_for(request, token, per_booking=True)
-    except LinkRefused as refused:
-        return refused.response
-    context = page_context(request, booking, token)
-    refusal = _refuse_move_unless_allowed(context, booking)
-    if refusal:
-        return render_change_refused(request, context, refusal)
-    try:
-        chosen = parse_day(day)
-    except BookingError as exc:
-        return render_change_refused(request, context, exc)
+@movable_booking
+def manage_reschedule_day(
+    request: HttpRequest, token: str, day: str, *, booking: Booking, context: dict
+) -> HttpResponse:
+    chosen = parse_day(day)
     context.update(reschedule_context(request, booking, token, year=chosen.year, month=chosen.month))
     context.update(selected_date=chosen, selected_day=context["schedule"].day(chosen))
     return render_page(request, context, region="day_slots")
@@ -375,28 +375,15 @@ def manage_reschedule_day(request: HttpRequest, token: str, day: str) -> HttpRes
 @require_http_methods(["GET", "POST"])
 @private_page(referrer_policy="same-origin")
 @per_ip("manage", "MAGIC_LINK_RATE")
-def manage_reschedule_confirm(request: HttpRequest, token: str) -> HttpResponse:
+@movable_booking
+def manage_reschedule_confirm(request: HttpRequest, token: str, *, booking: Booking, context: dict) -> HttpResponse:
     """GET: "move from … to …?" with the new time in both zones. POST: move it."""
-    try:
-        booking = booking_for(request, token, per_booking=True)
-    except LinkRefused as refused:
-        return refused.response
-    context = page_context(request, booking, token)
-    refusal = _refuse_move_unless_allowed(context, booking)
-    if refusal:
-        return render_change_refused(request, context, refusal)
-    try:
-        new_start_at = parse_start(request.GET.get("start"))
-    except BookingError as exc:
-        return render_change_refused(request, context, exc)
+    new_start_at = parse_start(request.GET.get("start"))
     if request.method == "GET":
         # Only a read here: say now if the time is not offered, rather than after the guest confirms.
-        try:
-            if new_start_at == booking.start_at:
-                raise BookingNotReschedulable("That is already this booking's time.")
-            validate_slot(coach=booking.coach, start_at=new_start_at, now=timezone.now(), exclude_booking=booking)
-        except BookingError as exc:
-            return render_change_refused(request, context, exc)
+        if new_start_at == booking.start_at:
+            raise BookingNotReschedulable("That is already this booking's time.")
+        validate_slot(coach=booking.coach, start_at=new_start_at, now=timezone.now(), exclude_booking=booking)
         context.update(
             confirm_move=True,
             new_start_at=new_start_at,
