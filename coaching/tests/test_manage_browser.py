@@ -16,8 +16,6 @@ from django.utils import timezone
 from coaching.models import Booking
 from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
 from coaching.tests.smtp_standin import SmtpServer, invite, text_body
-from coaching.tests.test_browser_booking import CHROMIUM_ARGS
-from conftest import CHROMIUM
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 GUEST_EMAIL = "grace@example.com"
@@ -33,22 +31,6 @@ def smtp(settings):
         yield server
 
 
-@pytest.fixture
-def browser_page(monkeypatch, live_server, settings):
-    from playwright.sync_api import sync_playwright
-
-    # Magic links, checkout and return URLs are built from SITE_URL: point it at this test's server.
-    settings.SITE_URL = live_server.url
-    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(timezone_id="Europe/London", locale="en-GB")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
 
 
 def guest_mail_with_subject(smtp, prefix: str, *, timeout: float = 10.0):

@@ -12,37 +12,12 @@ from django.utils import timezone
 from coaching.models import Booking, BookingLog
 from coaching.services import Guest, create_booking
 from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
-from conftest import CHROMIUM
 
 from .stripe_standin import session_event
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
-@pytest.fixture
-def browser_page(monkeypatch, live_server, settings):
-    from playwright.sync_api import sync_playwright
-
-    # Checkout and return URLs are built from SITE_URL: point it at this test's server.
-    settings.SITE_URL = live_server.url
-    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(timezone_id="Europe/London", locale="en-GB")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
 
 
 def paid_coach():
