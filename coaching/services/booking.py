@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -82,6 +83,22 @@ def _set_lock_timeout() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+
+
+@contextmanager
+def _booking_transaction():
+    """A transaction that takes booking locks: a lock wait past the timeout becomes Busy, and the
+    PostgreSQL exclusion constraint's refusal becomes the same SlotUnavailable the re-check gives."""
+    try:
+        with transaction.atomic():
+            _set_lock_timeout()
+            yield
+    except IntegrityError as exc:
+        if _is_overlap_violation(exc):
+            raise SlotUnavailable() from exc
+        raise
+    except OperationalError as exc:
+        raise Busy() from exc
 
 
 def _is_overlap_violation(exc: IntegrityError) -> bool:
@@ -185,21 +202,13 @@ def create_booking(
         raise NotBookable("Choose either a coach's session or a workshop.")
     _validate_guest(guest)
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            _set_lock_timeout()
-            if workshop is not None:
-                booking = _reserve_seats(workshop=workshop, seats=seats, guest=guest, user=user, actor=actor, now=now)
-            else:
-                if start_at is None:
-                    raise InvalidDetails("Please choose a time.")
-                booking = _reserve_slot(coach=coach, start_at=start_at, guest=guest, user=user, actor=actor, now=now)
-    except IntegrityError as exc:
-        if _is_overlap_violation(exc):
-            raise SlotUnavailable() from exc
-        raise
-    except OperationalError as exc:
-        raise Busy() from exc
+    with _booking_transaction():
+        if workshop is not None:
+            booking = _reserve_seats(workshop=workshop, seats=seats, guest=guest, user=user, actor=actor, now=now)
+        else:
+            if start_at is None:
+                raise InvalidDetails("Please choose a time.")
+            booking = _reserve_slot(coach=coach, start_at=start_at, guest=guest, user=user, actor=actor, now=now)
 
     if booking.status != Booking.Status.PENDING_PAYMENT:
         return BookingResult(booking=booking)
@@ -488,39 +497,31 @@ def reschedule_booking(
     of create_booking.
     """
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            _set_lock_timeout()
-            if booking.coach_id is None:
-                raise BookingNotReschedulable("Workshop seats cannot be moved to another date; you can cancel instead.")
-            coach = _lock_coach(booking.coach)
-            locked = _lock_booking(booking)
-            if actor == "guest":
-                refusal = policy.guest_reschedule_refusal(locked, now=now)
-                if refusal:
-                    raise BookingNotReschedulable(refusal)
-            elif locked.status != Booking.Status.CONFIRMED:
-                raise BookingNotReschedulable("Only confirmed bookings can be moved.")
-            if new_start_at == locked.start_at:
-                raise BookingNotReschedulable("That is already this booking's time.")
-            slot = validate_slot(coach=coach, start_at=new_start_at, now=now, exclude_booking=locked)
-            _release_lapsed_holds(_coach_bookings_near(coach, slot).exclude(pk=locked.pk), now=now)
-            old_start_at, old_end_at = locked.start_at, locked.end_at
-            locked.start_at, locked.end_at = slot.start_at, slot.end_at
-            locked.reschedule_count += 1
-            locked.ics_sequence += 1
-            locked.save(update_fields=["start_at", "end_at", "reschedule_count", "ics_sequence", "updated_at"])
-            log_booking(
-                locked, "rescheduled", actor=actor, user=user,
-                message=f"Moved from {old_start_at:%Y-%m-%d %H:%M} UTC to {slot.start_at:%Y-%m-%d %H:%M} UTC.",
-                old_start_at=old_start_at, new_start_at=slot.start_at,
-            )
-            _changed(locked, "rescheduled", actor=actor, old_start_at=old_start_at, old_end_at=old_end_at)
-    except IntegrityError as exc:
-        if _is_overlap_violation(exc):
-            raise SlotUnavailable() from exc
-        raise
-    except OperationalError as exc:
-        raise Busy() from exc
+    with _booking_transaction():
+        if booking.coach_id is None:
+            raise BookingNotReschedulable("Workshop seats cannot be moved to another date; you can cancel instead.")
+        coach = _lock_coach(booking.coach)
+        locked = _lock_booking(booking)
+        if actor == "guest":
+            refusal = policy.guest_reschedule_refusal(locked, now=now)
+            if refusal:
+                raise BookingNotReschedulable(refusal)
+        elif locked.status != Booking.Status.CONFIRMED:
+            raise BookingNotReschedulable("Only confirmed bookings can be moved.")
+        if new_start_at == locked.start_at:
+            raise BookingNotReschedulable("That is already this booking's time.")
+        slot = validate_slot(coach=coach, start_at=new_start_at, now=now, exclude_booking=locked)
+        _release_lapsed_holds(_coach_bookings_near(coach, slot).exclude(pk=locked.pk), now=now)
+        old_start_at, old_end_at = locked.start_at, locked.end_at
+        locked.start_at, locked.end_at = slot.start_at, slot.end_at
+        locked.reschedule_count += 1
+        locked.ics_sequence += 1
+        locked.save(update_fields=["start_at", "end_at", "reschedule_count", "ics_sequence", "updated_at"])
+        log_booking(
+            locked, "rescheduled", actor=actor, user=user,
+            message=f"Moved from {old_start_at:%Y-%m-%d %H:%M} UTC to {slot.start_at:%Y-%m-%d %H:%M} UTC.",
+            old_start_at=old_start_at, new_start_at=slot.start_at,
+        )
+        _changed(locked, "rescheduled", actor=actor, old_start_at=old_start_at, old_end_at=old_end_at)
     booking.refresh_from_db()
     return locked
