@@ -18,10 +18,10 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import QuerySet, Sum
+from django.db.models import CharField, Func, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -120,6 +120,8 @@ def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
 
 
 def widen(intervals: Iterable[Interval], by: timedelta) -> list[Interval]:
+    if not by:
+        return list(intervals)
     return [(start - by, end + by) for start, end in intervals]
 
 
@@ -196,21 +198,27 @@ def load_coach_intervals(
     )
 
 
+class _UtcIsoText(Func):
+    """SQLite stores aware datetimes as naive UTC text; appending the offset lets Python's C-level
+    `datetime.fromisoformat` build the aware value directly."""
+
+    template = "(%(expressions)s || '+00:00')"
+    output_field = CharField()
+
+
 def fetch_spans(queryset: QuerySet) -> list[Interval]:
     """(start_at, end_at) pairs of a queryset, sorted by start, without per-value ORM conversion.
 
-    A month holds thousands of these; Django's SQLite datetime converter costs more than the whole
-    interval sweep, so the raw rows are read and only the UTC zone attached (PostgreSQL's driver
-    already returns aware datetimes).
+    A month holds thousands of these; Django's SQLite datetime converter (and attaching the zone
+    afterwards) costs more than the whole interval sweep, so SQLite rows come back as ISO text and
+    are parsed in C. PostgreSQL's driver already returns aware datetimes.
     """
-    sql, params = queryset.order_by("start_at").values_list("start_at", "end_at").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    queryset = queryset.order_by("start_at")
     if connection.vendor != "sqlite":
-        return rows
-    # Django's sqlite3 adapter has already turned the text into naive datetimes (stored in UTC).
-    return [(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)) for start, end in rows]
+        return list(queryset.values_list("start_at", "end_at"))
+    parse = datetime.fromisoformat
+    rows = queryset.annotate(start_text=_UtcIsoText("start_at"), end_text=_UtcIsoText("end_at"))
+    return [(parse(start), parse(end)) for start, end in rows.values_list("start_text", "end_text")]
 
 
 def _seats_taken(now: datetime):
