@@ -2,24 +2,16 @@ import zoneinfo
 
 from django.utils import timezone
 
+from coaching.models import known_timezones
+
 TIMEZONE_COOKIE = "USER_TIMEZONE"
 
 
 def zone_from_name(name: str | None) -> zoneinfo.ZoneInfo | None:
     """A ZoneInfo for a valid IANA name, else None. Never raises on hostile input."""
-    if not name or len(name) > 64 or name not in _available_zones():
+    if not name or len(name) > 64 or name not in known_timezones():
         return None
     return zoneinfo.ZoneInfo(name)
-
-
-_ZONES: frozenset[str] | None = None
-
-
-def _available_zones() -> frozenset[str]:
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = frozenset(zoneinfo.available_timezones())
-    return _ZONES
 
 
 class UserTimezoneMiddleware:

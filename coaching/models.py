@@ -8,6 +8,7 @@ exclusion constraint (migration 0002) that forbids two active 1-on-1 bookings of
 overlapping. Business rules live in `coaching/services/`, not in `save()`.
 """
 
+import functools
 import secrets
 import zoneinfo
 
@@ -29,8 +30,14 @@ CURRENCY_CHOICES = [("GBP", "GBP £"), ("EUR", "EUR €"), ("USD", "USD $"), ("J
 ZERO_DECIMAL_CURRENCIES = {"JPY"}
 
 
+@functools.cache
+def known_timezones() -> frozenset[str]:
+    # Reading the zone database walks the filesystem (~30 ms): once per process is enough.
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in known_timezones():
         raise ValidationError(f"“{value}” is not a time zone name (use an IANA name such as Europe/London).")
 
 
@@ -187,6 +194,9 @@ class Workshop(index.Indexed, models.Model):
 class AvailabilityBlock(models.Model):
     """A concrete span (UTC) in which a coach takes 1-on-1 sessions."""
 
+    # Operational rows hold no editorial references: keep them out of Wagtail's reference index.
+    wagtail_reference_index_ignore = True
+
     coach = models.ForeignKey(Coach, on_delete=models.CASCADE, related_name="availability")
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
@@ -206,6 +216,9 @@ class AvailabilityBlock(models.Model):
 
 class CoachBusySlot(models.Model):
     """Cache of a coach's Google Calendar free/busy answer; replaced per pulled window."""
+
+    # Operational rows hold no editorial references: keep them out of Wagtail's reference index.
+    wagtail_reference_index_ignore = True
 
     coach = models.ForeignKey(Coach, on_delete=models.CASCADE, related_name="busy_slots")
     start_at = models.DateTimeField()
@@ -253,6 +266,9 @@ class BookingQuerySet(models.QuerySet):
 
 
 class Booking(models.Model):
+
+    # Operational rows hold no editorial references: keep them out of Wagtail's reference index.
+    wagtail_reference_index_ignore = True
     class Status(models.TextChoices):
         PENDING_PAYMENT = "pending_payment", "Awaiting payment"
         CONFIRMED = "confirmed", "Confirmed"
@@ -363,6 +379,9 @@ class Booking(models.Model):
 class BookingLog(models.Model):
     """Append-only history of a booking: every state change and who or what caused it."""
 
+    # Operational rows hold no editorial references: keep them out of Wagtail's reference index.
+    wagtail_reference_index_ignore = True
+
     class Actor(models.TextChoices):
         GUEST = "guest", "Guest"
         OWNER = "owner", "Owner / staff"
@@ -399,6 +418,9 @@ class BookingLog(models.Model):
 class ProcessedStripeEvent(models.Model):
     """Every Stripe event id we have handled, so a replayed delivery is a no-op."""
 
+    # Operational rows hold no editorial references: keep them out of Wagtail's reference index.
+    wagtail_reference_index_ignore = True
+
     event_id = models.CharField(max_length=255, unique=True)
     event_type = models.CharField(max_length=100)
     received_at = models.DateTimeField(auto_now_add=True)
@@ -416,6 +438,9 @@ class Notification(models.Model):
     A broker outage or a crashed worker delays delivery but never loses it: a periodic task sends
     everything still pending. `dedupe_key` makes "owe this message" idempotent.
     """
+
+    # Operational rows hold no editorial references: keep them out of Wagtail's reference index.
+    wagtail_reference_index_ignore = True
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db import connection
 from django.db.models import CharField, Func, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -199,25 +198,30 @@ def load_coach_intervals(
 
 
 class _UtcIsoText(Func):
-    """SQLite stores aware datetimes as naive UTC text; appending the offset lets Python's C-level
-    `datetime.fromisoformat` build the aware value directly."""
+    """A datetime column as ISO-8601 text with its UTC offset, so Python's C-level
+    `datetime.fromisoformat` builds the aware value directly. SQLite stores naive UTC text;
+    PostgreSQL's timestamptz is rendered in UTC."""
 
     template = "(%(expressions)s || '+00:00')"
     output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="((%(expressions)s AT TIME ZONE 'UTC')::text || '+00:00')", **extra_context
+        )
 
 
 def fetch_spans(queryset: QuerySet) -> list[Interval]:
     """(start_at, end_at) pairs of a queryset, sorted by start, without per-value ORM conversion.
 
-    A month holds thousands of these; Django's SQLite datetime converter (and attaching the zone
-    afterwards) costs more than the whole interval sweep, so SQLite rows come back as ISO text and
-    are parsed in C. PostgreSQL's driver already returns aware datetimes.
+    A month holds thousands of these, and the drivers' datetime conversion (Django's SQLite
+    converter; Django's Python-level timestamptz loader on psycopg) costs several times the whole
+    interval sweep, so the rows come back as ISO text and are parsed in C.
     """
-    queryset = queryset.order_by("start_at")
-    if connection.vendor != "sqlite":
-        return list(queryset.values_list("start_at", "end_at"))
     parse = datetime.fromisoformat
-    rows = queryset.annotate(start_text=_UtcIsoText("start_at"), end_text=_UtcIsoText("end_at"))
+    rows = queryset.order_by("start_at").annotate(
+        start_text=_UtcIsoText("start_at"), end_text=_UtcIsoText("end_at")
+    )
     return [(parse(start), parse(end)) for start, end in rows.values_list("start_text", "end_text")]
 
 

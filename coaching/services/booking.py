@@ -42,7 +42,7 @@ from coaching.exceptions import (
 )
 from coaching.middleware import zone_from_name
 from coaching.models import Booking, Coach, Workshop
-from coaching.schedule import Slot, candidate_starts, compute_free_slots, load_coach_intervals, seats_left
+from coaching.schedule import Slot, load_coach_intervals, merge_intervals, seats_left
 from coaching.signals import booking_changed
 
 from . import payment
@@ -142,10 +142,13 @@ def validate_slot(*, coach: Coach, start_at: datetime, now: datetime, exclude_bo
     intervals = load_coach_intervals(
         coach=coach, start=start_at, end=wanted.end_at, now=now, exclude_booking=exclude_booking
     )
-    step = length + timedelta(minutes=coach.buffer_minutes)
-    if wanted not in candidate_starts(intervals.availability, length=length, step=step):
+    buffer = timedelta(minutes=coach.buffer_minutes)
+    # The same grid as schedule.candidate_starts (steps of length + buffer from each merged block's
+    # start), checked arithmetically instead of listing a long block's every slot.
+    block = next((b for b in merge_intervals(intervals.availability) if b[0] <= start_at and wanted.end_at <= b[1]), None)
+    if block is None or (start_at - block[0]) % (length + buffer):
         raise OutsideAvailability()
-    if wanted not in compute_free_slots(coach, intervals, start=start_at, end=wanted.end_at, now=now):
+    if any(start < wanted.end_at and wanted.start_at < end for start, end in intervals.blockers(buffer)):
         raise SlotUnavailable()
     return wanted
 
@@ -169,7 +172,9 @@ def _validate_guest(guest: Guest) -> None:
 
 def _save_new(booking: Booking) -> None:
     try:
-        booking.full_clean(exclude=["reference", "stripe_checkout_session_id"])
+        # Field validation only: the check constraints are the database's job (validating them here
+        # would cost one query each), and their IntegrityError is handled by the caller.
+        booking.full_clean(exclude=["reference", "stripe_checkout_session_id"], validate_constraints=False)
     except ValidationError as exc:
         messages = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
         raise InvalidDetails(f"Please check your details ({messages}).") from exc
