@@ -85,3 +85,16 @@ def test_production_settings_start_with_a_real_secret_key():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_production_without_stripe_keys_has_no_test_checkout_and_refuses_webhooks():
+    """The test checkout's webhook secret is public: production must not accept it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRIPE_")}
+    env.update(SECRET_KEY="x" * 50, DJANGO_SETTINGS_MODULE="config.settings.production")
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.STRIPE_TEST_CHECKOUT, repr(s.STRIPE_WEBHOOK_SECRET))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False ''"
