@@ -56,6 +56,8 @@ def server_env(database: str) -> dict[str, str]:
         SITE_URL=f"http://{HOST}:{PORT}",
         CSRF_TRUSTED_ORIGINS=f"http://{HOST}:{PORT}",
         RATELIMIT_ENABLED="false",
+        # Paid coaches go through the built-in test checkout (production settings turn it off).
+        STRIPE_TEST_CHECKOUT="true",
         LOG_LEVEL="WARNING",
     )
 
@@ -250,10 +252,18 @@ def verify(database: str) -> dict[str, int]:
                  SELECT coalesce(sum(seats), 0) FROM coaching_booking b
                  WHERE b.workshop_id = w.id AND b.status IN ('pending_payment','confirmed'))"""
         ).fetchone()[0]
-        made = conn.execute(
-            "SELECT count(*) FROM coaching_booking WHERE guest_email LIKE 'load%%@example.com'"
-        ).fetchone()[0]
-    return {"overlapping_active_bookings": overlaps, "oversold_workshops": oversold, "bookings_made": made}
+        by_status = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM coaching_booking WHERE guest_email LIKE 'load%%@example.com' GROUP BY status"
+            ).fetchall()
+        )
+    return {
+        "overlapping_active_bookings": overlaps,
+        "oversold_workshops": oversold,
+        "bookings_confirmed": by_status.get("confirmed", 0),
+        "bookings_held_for_payment": by_status.get("pending_payment", 0),
+        "bookings_other_status": sum(v for k, v in by_status.items() if k not in ("confirmed", "pending_payment")),
+    }
 
 
 def main() -> int:
