@@ -55,6 +55,9 @@ def test_home_page_and_admin_login_answer(client):
     home = client.get("/")
     assert home.status_code == 200
     assert b"Coaching that moves you forward" in home.content
+    # The main menu lists the seeded sections.
+    for link in (b'href="/coaches/"', b'href="/workshops/"', b'href="/about/"'):
+        assert link in home.content
     assert client.get("/admin/login/").status_code == 200
     # The admin itself requires a login.
     assert client.get("/admin/").status_code == 302
