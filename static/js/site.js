@@ -1,5 +1,5 @@
 // Tell the server the browser's zone (unless the guest picked one; raw, as Django does not %-decode cookies); reload once if the page was drawn in another zone.
-(function () { try { var zone = Intl.DateTimeFormat().resolvedOptions().timeZone, had = /(?:^|; )USER_TIMEZONE=/.test(document.cookie); if (!/(?:^|; )USER_TIMEZONE_CHOSEN=/.test(document.cookie)) { document.cookie = "USER_TIMEZONE=" + zone + ";path=/;max-age=31536000;SameSite=Lax"; if (!had && /(?:^|; )USER_TIMEZONE=/.test(document.cookie) && document.body && document.body.dataset.timezone && document.body.dataset.timezone !== zone && document.querySelector("[data-booking-widget]")) location.reload(); } } catch (e) {} })();
+(function () { try { var zone = Intl.DateTimeFormat().resolvedOptions().timeZone, had = /(?:^|; )USER_TIMEZONE=/.test(document.cookie); if (!/(?:^|; )USER_TIMEZONE_CHOSEN=/.test(document.cookie)) { document.cookie = "USER_TIMEZONE=" + zone + ";path=/;max-age=31536000;SameSite=Lax"; if (!had && /(?:^|; )USER_TIMEZONE=/.test(document.cookie) && document.body && document.body.dataset.timezone && document.body.dataset.timezone !== zone) location.reload(); } } catch (e) {} })();
 
 // Slide-over: focus moves in when it opens and back to the slot button when it closes (✕ or Escape); results are announced.
 (function () {
