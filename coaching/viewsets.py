@@ -140,10 +140,9 @@ class ScopedPermissionHelper(PermissionHelper):
         return self.user_can_edit_obj(user, obj)
 
 
-class BookingPermissionHelper(ScopedPermissionHelper):
-    visible = staticmethod(visible_bookings)
+class ReadOnlyPermissionHelper(ScopedPermissionHelper):
+    """Listed and inspected in the admin, never created, edited or deleted there."""
 
-    # Bookings are made and changed only through the booking services (cancel action below).
     def user_can_create(self, user):
         return False
 
@@ -152,6 +151,11 @@ class BookingPermissionHelper(ScopedPermissionHelper):
 
     def user_can_delete_obj(self, user, obj):
         return False
+
+
+class BookingPermissionHelper(ReadOnlyPermissionHelper):
+    # Bookings are made and changed only through the booking services (cancel action below).
+    visible = staticmethod(visible_bookings)
 
 
 class BookingButtonHelper(ButtonHelper):
@@ -287,19 +291,10 @@ class AvailabilityBlockAdmin(ModelAdmin):
     local_end.short_description = "Ends"
 
 
-class BusySlotPermissionHelper(ScopedPermissionHelper):
+class BusySlotPermissionHelper(ReadOnlyPermissionHelper):
     """Busy slots mirror Google Calendar: replaced by every pull, so nobody edits them here."""
 
     visible = staticmethod(visible_busy_slots)
-
-    def user_can_create(self, user):
-        return False
-
-    def user_can_edit_obj(self, user, obj):
-        return False
-
-    def user_can_delete_obj(self, user, obj):
-        return False
 
 
 class CoachBusySlotAdmin(ModelAdmin):
