@@ -7,4 +7,4 @@ class CoachingConfig(AppConfig):
     verbose_name = "Coaching & bookings"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects receivers)
+        from . import receivers  # noqa: F401  (connects the booking_changed receivers)

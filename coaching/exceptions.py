@@ -1,7 +1,8 @@
 """Errors a guest (or the owner) can cause. Each message is written to be shown as it is.
 
-Views translate these into a 4xx response with the message in one place (coaching/views.py);
-nothing that raises one of these leaves a half-written booking behind.
+Every screen answers a refusal with `http_status` and the message (the guest pages through
+coaching/web/responses.py, the admin through its own views); nothing that raises one of these
+leaves a half-written booking behind.
 """
 
 
@@ -14,6 +15,13 @@ class BookingError(Exception):
     def __init__(self, message: str | None = None):
         self.message = message or self.default_message
         super().__init__(self.message)
+
+    @property
+    def http_status(self) -> int:
+        """The status a response carries: always a 4xx, even for "payment not available" or "busy"
+        (5xx in `status_code`). A refusal is the guest's business, not a server fault: monitoring
+        never pages on a business rule, and HTMX still swaps the message into the form."""
+        return self.status_code if 400 <= self.status_code < 500 else 409
 
 
 class SlotUnavailable(BookingError):

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from wagtail.models import Site
 
-from .models import Booking, BookingPolicy
+from coaching.models import Booking, BookingPolicy
 
 
 def get_policy() -> BookingPolicy:
@@ -35,12 +35,21 @@ def refund_due_on_cancel(booking: Booking, *, now: datetime | None = None, polic
     return 0
 
 
-def guest_may_cancel(booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None) -> bool:
+def guest_cancel_refusal(booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None) -> str:
+    """Why a guest may not cancel this booking now ('' when they may). The one home of that wording."""
     policy = policy or get_policy()
     now = now or timezone.now()
-    if not booking.is_active or booking.start_at <= now:
-        return False
-    return policy.allow_cancel_after_cutoff or is_before_cancellation_cutoff(booking, policy=policy, now=now)
+    if not booking.is_active:
+        return f"This booking is already {booking.get_status_display().lower()}."
+    if booking.start_at <= now:
+        return "This booking has already started, so it can no longer be cancelled here."
+    if not policy.allow_cancel_after_cutoff and not is_before_cancellation_cutoff(booking, policy=policy, now=now):
+        return f"Bookings can be cancelled up to {policy.cancellation_cutoff_hours} hours before they start."
+    return ""
+
+
+def guest_may_cancel(booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None) -> bool:
+    return not guest_cancel_refusal(booking, now=now, policy=policy)
 
 
 def guest_reschedule_refusal(booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None) -> str:

@@ -1,21 +1,25 @@
-"""Celery tasks: thin wrappers that take ids and call services."""
+"""Celery tasks: thin wrappers that take ids and call services.
 
-# --- Notifications (emails with .ics invites; see coaching/notifications.py) ----------------------
+Services hand work here by task name (coaching/services/enqueue.py), never by importing this module,
+so the services stay below the entry points that call them.
+"""
 
-from celery import shared_task  # noqa: E402
-from django.utils import timezone as _timezone  # noqa: E402
+from celery import shared_task
+from django.utils import timezone
+
+# --- Notifications (emails with .ics invites; see coaching/services/outbox.py) --------------------
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def deliver_notification(self, notification_id: int) -> str:
     """Send one outbox row; on an SMTP failure retry when the row's backoff says so."""
-    from coaching import notifications
     from coaching.models import Notification
+    from coaching.services import delivery
 
-    outcome = notifications.deliver_notification(notification_id)
+    outcome = delivery.deliver_notification(notification_id)
     if outcome == "retry" and not self.request.is_eager:
         next_attempt_at = Notification.objects.values_list("next_attempt_at", flat=True).get(pk=notification_id)
-        countdown = max((next_attempt_at - _timezone.now()).total_seconds(), 1)
+        countdown = max((next_attempt_at - timezone.now()).total_seconds(), 1)
         # No max_retries here: the row counts attempts and gives up itself (status "failed").
         raise self.retry(countdown=countdown, max_retries=None)
     return outcome
@@ -24,17 +28,17 @@ def deliver_notification(self, notification_id: int) -> str:
 @shared_task(ignore_result=True)
 def deliver_pending_notifications() -> dict:
     """Beat, every minute: send every owed message that is due (covers broker outages and crashes)."""
-    from coaching import notifications
+    from coaching.services import delivery
 
-    return notifications.deliver_pending()
+    return delivery.deliver_pending()
 
 
 @shared_task(ignore_result=True)
 def send_due_reminders() -> int:
     """Beat: owe (once per booking start) and send the reminders of sessions starting soon."""
-    from coaching import notifications
+    from coaching.services import delivery
 
-    return notifications.send_due_reminders()
+    return delivery.send_due_reminders()
 
 
 # --- Google Calendar (coaching/services/google_sync.py) -------------------------------------------
@@ -135,7 +139,7 @@ def pull_all_busy_times() -> int:
     return len(coach_ids)
 
 
-# --- Payment holds (coaching/services/booking.py, coaching/services/payment.py) ---------------------
+# --- Payment holds (coaching/services/holds.py) --------------------------------------------------
 
 
 @shared_task(ignore_result=True)

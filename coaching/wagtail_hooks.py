@@ -1,15 +1,20 @@
-"""Wagtail admin registration for the booking domain.
+"""Every Wagtail hook of the booking domain, in one place: snippets, the Bookings group, admin URLs,
+menu items, the dashboard panel and the coach listing's buttons. The screens themselves live in
+coaching/backoffice/."""
 
-Google Calendar admin views register their own hooks in coaching/google_admin.py.
-"""
-
+from django.urls import reverse
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.widgets import Button
 from wagtail.snippets.models import register_snippet
 from wagtail_modeladmin.options import modeladmin_register
 
-from . import google_admin  # noqa: F401
-from .admin_views import BookingsDashboardPanel, get_admin_urls
-from .viewsets import BookingsGroup, CoachViewSet, WorkshopViewSet
+from coaching.backoffice import urls as backoffice_urls
+from coaching.backoffice.bookings import BookingsGroup
+from coaching.backoffice.google import can_manage
+from coaching.backoffice.snippets import CoachViewSet, WorkshopViewSet
+from coaching.backoffice.views import BookingsDashboardPanel
+from coaching.models import Coach
 
 register_snippet(CoachViewSet)
 register_snippet(WorkshopViewSet)
@@ -18,9 +23,39 @@ modeladmin_register(BookingsGroup)
 
 @hooks.register("register_admin_urls")
 def register_coaching_admin_urls():
-    return get_admin_urls()
+    return backoffice_urls.urlpatterns
 
 
 @hooks.register("construct_homepage_panels")
 def add_bookings_dashboard_panel(request, panels):
     panels.insert(0, BookingsDashboardPanel())
+
+
+class CoachCalendarsMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.has_perm("coaching.change_coach") or hasattr(request.user, "coach_profile")
+
+
+@hooks.register("register_admin_menu_item")
+def register_google_menu_item():
+    return CoachCalendarsMenuItem(
+        "Calendar sync", reverse("coaching_google:index"), name="calendar-sync", icon_name="date", order=350
+    )
+
+
+@hooks.register("register_snippet_listing_buttons")
+def coach_calendar_buttons(snippet, user, next_url=None):
+    if isinstance(snippet, Coach) and can_manage(user, snippet):
+        status = snippet.get_google_status_display()
+        yield Button(
+            f"Google Calendar: {status}",
+            reverse("coaching_google:coach", args=[snippet.pk]),
+            icon_name="date",
+            priority=60,
+        )
+        yield Button(
+            "Why is a slot not offered?",
+            reverse("coaching_google:why", args=[snippet.pk]),
+            icon_name="help",
+            priority=61,
+        )

@@ -9,7 +9,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
-    path("", include("coaching.urls")),
+    path("", include("coaching.web.urls")),
 ]
 
 if settings.DEBUG:

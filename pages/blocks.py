@@ -79,7 +79,7 @@ class BookingCalendarBlock(blocks.StructBlock):
         return value
 
     def get_context(self, value, parent_context=None):
-        from coaching.views import calendar_context
+        from coaching.web.context import calendar_context
 
         context = super().get_context(value, parent_context=parent_context)
         request = (parent_context or {}).get("request")

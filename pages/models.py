@@ -73,7 +73,7 @@ class CoachPage(Page):
     subpage_types = []
 
     def get_context(self, request, *args, **kwargs):
-        from coaching.views import calendar_context
+        from coaching.web.context import calendar_context
 
         context = super().get_context(request, *args, **kwargs)
         if self.coach is not None:
@@ -104,7 +104,7 @@ class WorkshopIndexPage(Page):
         )
 
     def get_context(self, request, *args, **kwargs):
-        from coaching.views import calendar_context
+        from coaching.web.context import calendar_context
 
         context = super().get_context(request, *args, **kwargs)
         context["workshop_pages"] = self.workshop_pages()
@@ -131,13 +131,10 @@ class WorkshopPage(Page):
     subpage_types = []
 
     def get_context(self, request, *args, **kwargs):
-        from coaching.views import workshop_panel_context
+        from coaching.web.context import workshop_panel_context
 
         context = super().get_context(request, *args, **kwargs)
         workshop = self.workshop
         if workshop is not None:
             context.update(workshop_panel_context(request, workshop))
-            context["bookable"] = (
-                workshop.is_published and workshop.start_at > timezone.now() and context["seats_left"] > 0
-            )
         return context

@@ -1,7 +1,7 @@
 """Availability in bulk: turn a weekly pattern into blocks, and clear days for holidays.
 
 The owner thinks in wall-clock time in the coach's zone ("Mon–Fri 09:00–17:00"); the database
-holds concrete UTC spans. Expansion goes through `coaching.timeutils.expand_weekly_pattern`, so
+holds concrete UTC spans. Expansion goes through `coaching.wallclock.expand_weekly_pattern`, so
 09:00 stays 09:00 on both sides of a DST change.
 
 Every operation comes in two halves that share one planner: `preview_*` (a pure read, shown to the
@@ -21,7 +21,7 @@ from datetime import date, datetime, time
 from django.db import transaction
 
 from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
-from coaching.timeutils import expand_weekly_pattern, local_to_utc
+from coaching.wallclock import expand_weekly_pattern, local_to_utc
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A bulk add longer than this is almost certainly a typo in the year.

@@ -1,5 +1,9 @@
 """Google Calendar sync: connect/disconnect a coach, pull busy times, push booking events.
 
+The Google code sits in three layers: `coaching/integrations/google.py` (the only module that
+talks to Google's API), this module (what the site does with it), and the admin screens in
+`coaching/backoffice/google.py`; `coaching/tasks.py` runs the pushes and pulls in the background.
+
 What these functions guarantee:
 - Google is only called for a coach whose connection works (status "connected"); once Google says
   the grant is gone the coach is marked broken, the owner is emailed once, and nothing calls Google
@@ -26,8 +30,10 @@ from django.utils import timezone
 
 from coaching.crypto import DecryptionFailed, decrypt_text, encrypt_text
 from coaching.integrations import google
-from coaching.models import Booking, BookingLog, Coach, CoachBusySlot
+from coaching.models import Booking, Coach, CoachBusySlot
+from coaching.vocabulary import Actor, Change, LogAction
 
+from .enqueue import enqueue
 from .log import log_booking
 
 logger = logging.getLogger(__name__)
@@ -300,7 +306,7 @@ def push_booking_event(*, booking: Booking) -> str:
         return "skipped"
     with transaction.atomic():
         Booking.objects.filter(pk=booking.pk).update(google_event_id=event_id)
-        log_booking(booking, "google_event_pushed", actor=BookingLog.Actor.TASK, event_id=event_id, outcome=outcome)
+        log_booking(booking, LogAction.GOOGLE_EVENT_PUSHED, actor=Actor.TASK, event_id=event_id, outcome=outcome)
     booking.google_event_id = event_id
     return outcome
 
@@ -324,7 +330,7 @@ def patch_booking_event(*, booking: Booking) -> str:
         return "gone"
     except google.GrantRevoked:
         return "skipped"
-    log_booking(booking, "google_event_moved", actor=BookingLog.Actor.TASK, event_id=booking.google_event_id)
+    log_booking(booking, LogAction.GOOGLE_EVENT_MOVED, actor=Actor.TASK, event_id=booking.google_event_id)
     return "updated"
 
 
@@ -348,6 +354,40 @@ def delete_booking_event(*, booking: Booking) -> str:
         return "skipped"
     with transaction.atomic():
         Booking.objects.filter(pk=booking.pk).update(google_event_id="")
-        log_booking(booking, "google_event_deleted", actor=BookingLog.Actor.TASK, event_id=event_id, outcome=outcome)
+        log_booking(booking, LogAction.GOOGLE_EVENT_DELETED, actor=Actor.TASK, event_id=event_id, outcome=outcome)
     booking.google_event_id = ""
     return outcome
+
+
+# --- after a booking change -----------------------------------------------------------------------
+
+PUSH_CHANGES = {Change.CONFIRMED, Change.PAYMENT_RECEIVED}
+REMOVE_CHANGES = {Change.CANCELLED, Change.EXPIRED, Change.REFUNDED}
+PUSH_TASK = "coaching.tasks.push_booking_event_task"
+PATCH_TASK = "coaching.tasks.patch_booking_event_task"
+DELETE_TASK = "coaching.tasks.delete_booking_event_task"
+
+
+def schedule_calendar_sync(*, booking: Booking, change: Change) -> str | None:
+    """Which Google task a booking change needs, enqueued after the change commits.
+
+    Called by the `booking_changed` receiver inside the service's transaction, so a rolled-back
+    change never reaches Google and a Google (or broker) outage never blocks a booking. Pending
+    holds are not pushed; the tasks re-read the booking, so one that changed again before its task
+    ran is handled by its state. Returns the task's name, or None.
+    """
+    if booking.coach_id is None or not is_connected(booking.coach):
+        return None
+    task_name = None
+    if change in PUSH_CHANGES and booking.status == Booking.Status.CONFIRMED:
+        task_name = PUSH_TASK
+    elif change == Change.RESCHEDULED and booking.status == Booking.Status.CONFIRMED:
+        task_name = PATCH_TASK
+    elif change in REMOVE_CHANGES and booking.status in (Booking.Status.CANCELLED, Booking.Status.EXPIRED):
+        if booking.google_event_id or booking.confirmed_at:
+            task_name = DELETE_TASK
+    if task_name is None:
+        return None
+    booking_id = booking.pk
+    transaction.on_commit(lambda: enqueue(task_name, booking_id))
+    return task_name

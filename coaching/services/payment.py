@@ -1,9 +1,10 @@
-"""The payment seam: everything the booking brain asks of the payment provider, and the handling of
-what the provider tells us back (webhook events).
+"""The payment seam: everything the booking brain asks of the payment provider (open a checkout,
+close it, refund).
 
 Real Stripe when STRIPE_SECRET_KEY is set (calls go through coaching/integrations/stripe.py only);
-otherwise the built-in test checkout (coaching/payment_views.py) stands in, with local session ids.
-Either way a paid booking is confirmed only by a signed `checkout.session.*` event handled here.
+otherwise the built-in test checkout (coaching/web/payments.py) stands in, with local session ids.
+What the provider tells us back (webhook events) is handled in services/stripe_events.py; a paid
+booking is confirmed only there.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from coaching import policy
 from coaching.exceptions import PaymentUnavailable
 from coaching.integrations import stripe as stripe_api
-from coaching.models import Booking, ProcessedStripeEvent
-from coaching.signals import booking_changed
-from coaching.timeutils import format_in_zone
+from coaching.links import make_checkout_cancel_token, read_checkout_cancel_token
+from coaching.models import Booking
+from coaching.signals import announce
+from coaching.vocabulary import Actor, Change, LogAction
+from coaching.wallclock import format_in_zone
 
 from .log import log_booking
 
@@ -35,7 +38,6 @@ LOCAL_PAYMENT_INTENT_PREFIX = "pi_test_local_"
 LOCAL_REFUND_PREFIX = "re_test_local_"
 # Stripe refuses a Checkout Session that expires sooner than 30 minutes after it is created.
 STRIPE_MIN_SESSION_LIFETIME = timedelta(minutes=30)
-_CANCEL_SALT = "coaching.checkout-cancel"
 
 
 # --- URLs -----------------------------------------------------------------------------------------
@@ -48,16 +50,13 @@ def success_url(session_id: str = "{CHECKOUT_SESSION_ID}") -> str:
 
 def cancel_url(booking: Booking) -> str:
     """Where "back" on the checkout page leads; signed so nobody can release someone else's hold."""
-    token = signing.Signer(salt=_CANCEL_SALT).sign(booking.reference)
-    return f"{settings.SITE_URL}{reverse('coaching:checkout_cancel')}?booking={token}"
+    token = make_checkout_cancel_token(booking)
+    return f"{settings.SITE_URL}{reverse('coaching:checkout_cancel')}?{urlencode({'booking': token})}"
 
 
 def booking_for_cancel_token(token: str) -> Booking | None:
-    try:
-        reference = signing.Signer(salt=_CANCEL_SALT).unsign(token)
-    except signing.BadSignature:
-        return None
-    return Booking.objects.filter(reference=reference).first()
+    reference = read_checkout_cancel_token(token)
+    return Booking.objects.filter(reference=reference).first() if reference else None
 
 
 def is_local_session(session_id: str | None) -> bool:
@@ -104,8 +103,8 @@ def start_checkout(*, booking: Booking) -> str:
             booking.stripe_checkout_session_id = session_id
             log_booking(
                 booking,
-                "checkout_started",
-                actor="system",
+                LogAction.CHECKOUT_STARTED,
+                actor=Actor.SYSTEM,
                 message="Checkout opened.",
                 session_id=session_id,
                 amount=booking.amount_due,
@@ -166,7 +165,7 @@ def refund(*, booking: Booking, amount: int, actor: str, user=None, reason: str 
         locked.save(update_fields=["amount_refunded", "stripe_refund_ids", "updated_at"])
         log_booking(
             locked,
-            "refunded",
+            LogAction.REFUNDED,
             actor=actor,
             user=user,
             message=reason or "Refunded.",
@@ -174,112 +173,7 @@ def refund(*, booking: Booking, amount: int, actor: str, user=None, reason: str 
             currency=locked.currency,
             refund_id=refund_id,
         )
-        booking_changed.send(
-            sender=Booking, booking=locked, change="refunded", actor=actor, refund_amount=refunded, reason=reason
-        )
+        announce(locked, Change.REFUNDED, actor=actor, refund_amount=refunded, reason=reason)
     booking.amount_refunded = locked.amount_refunded
     booking.stripe_refund_ids = locked.stripe_refund_ids
     return refunded
-
-
-def abandon_checkout(*, booking: Booking) -> bool:
-    """The guest left the checkout ("back"/"cancel"): give the slot back and close the session."""
-    from .booking import release_hold
-
-    released = release_hold(booking=booking, actor="guest", reason="Guest left the checkout without paying.")
-    if released:
-        try:
-            expire_checkout(booking=booking)
-        except PaymentUnavailable:
-            logger.warning("Could not expire checkout of %s; it lapses on its own", booking.reference)
-    return released
-
-
-# --- webhook events ------------------------------------------------------------------------------
-
-SESSION_EVENTS = {
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "checkout.session.async_payment_failed",
-    "checkout.session.expired",
-}
-
-
-def handle_stripe_event(*, event: dict) -> str:
-    """Apply one verified Stripe event. Returns what happened (for the log and the response body).
-
-    The event id is recorded in the same transaction as its effect: a replay is a no-op, and if
-    handling fails nothing is recorded, so Stripe's retry tries again. Events may arrive in any
-    order and more than once; the booking services lock the row and are idempotent.
-    """
-    with transaction.atomic():
-        _, created = ProcessedStripeEvent.objects.get_or_create(
-            event_id=event["id"], defaults={"event_type": str(event.get("type", ""))[:100]}
-        )
-        if not created:
-            return "duplicate"
-        if event["type"] not in SESSION_EVENTS:
-            return "ignored"
-        return _handle_session_event(event["type"], event.get("data", {}).get("object") or {})
-
-
-def _find_booking(session: dict) -> Booking | None:
-    reference = session.get("client_reference_id") or (session.get("metadata") or {}).get("booking_reference")
-    query = Booking.objects.select_related("coach", "workshop__host")
-    if reference:
-        booking = query.filter(reference=reference).first()
-        if booking is not None:
-            return booking
-    if session.get("id"):
-        return query.filter(stripe_checkout_session_id=session["id"]).first()
-    return None
-
-
-def _handle_session_event(event_type: str, session: dict) -> str:
-    from .booking import confirm_paid_booking, release_hold
-
-    booking = _find_booking(session)
-    if booking is None:
-        logger.warning("Stripe %s for unknown booking (session %s)", event_type, session.get("id"))
-        return "unknown_booking"
-    if session.get("currency") and session["currency"].upper() != booking.currency.upper():
-        logger.error(
-            "Stripe session %s paid in %s, booking %s is in %s",
-            session.get("id"),
-            session["currency"],
-            booking.reference,
-            booking.currency,
-        )
-    same_session = session.get("id") == booking.stripe_checkout_session_id
-
-    if event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
-        if session.get("payment_status") != "paid":
-            # A delayed method (bank debit, …): the money is not there yet; async_payment_* follows.
-            log_booking(
-                booking,
-                "payment_processing",
-                actor="webhook",
-                message="Checkout completed; waiting for the payment to clear.",
-                session_id=session.get("id"),
-            )
-            return "awaiting_payment"
-        confirm_paid_booking(
-            booking=booking,
-            amount_paid=int(session.get("amount_total") or 0),
-            payment_intent_id=_payment_intent_id(session),
-            actor="webhook",
-        )
-        return "paid"
-    if not same_session:
-        # Never let a stale session release a hold that belongs to another checkout.
-        return "ignored"
-    if event_type == "checkout.session.async_payment_failed":
-        released = release_hold(booking=booking, actor="webhook", reason="The payment failed.", change="payment_failed")
-        return "released" if released else "ignored"
-    released = release_hold(booking=booking, actor="webhook", reason="The checkout expired unpaid.")
-    return "released" if released else "ignored"
-
-
-def _payment_intent_id(session: dict) -> str:
-    intent = session.get("payment_intent") or ""
-    return intent.get("id", "") if isinstance(intent, dict) else str(intent)

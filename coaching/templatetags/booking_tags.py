@@ -60,6 +60,6 @@ def iso_utc(moment):
 @register.simple_tag
 def timezone_choices():
     """IANA zones a guest may pick, A–Z."""
-    from coaching.views import timezone_choices as choices
+    from coaching.zones import guest_zone_choices
 
-    return choices()
+    return guest_zone_choices()

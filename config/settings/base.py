@@ -91,8 +91,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "coaching.middleware.UserTimezoneMiddleware",
-    "coaching.health.DatabaseUnavailableMiddleware",
+    "coaching.web.zone.UserTimezoneMiddleware",
+    "coaching.web.health.DatabaseUnavailableMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 

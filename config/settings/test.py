@@ -1,6 +1,7 @@
 """Test settings: the same as development, with fast password hashing and no real mail."""
 
 from .base import *  # noqa: F403
+from .base import INSTALLED_APPS
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -30,3 +31,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 # Rate-limit tests switch this on for themselves; elsewhere one test client is "one IP" for hundreds of requests.
 RATELIMIT_ENABLED = False
+
+# The demo content (`manage.py seed_demo`) is a development tool: never installed in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "tools.demo"]

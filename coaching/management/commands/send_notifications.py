@@ -10,16 +10,16 @@ send_notifications`. Running it twice sends nothing twice.
 
 from django.core.management.base import BaseCommand
 
-from coaching import notifications
 from coaching.models import Notification
+from coaching.services import delivery
 
 
 class Command(BaseCommand):
     help = "Owe due booking reminders and send every owed email that is due (safe to run often)."
 
     def handle(self, *args, **options):
-        reminders = notifications.send_due_reminders()
-        outcomes = notifications.deliver_pending()
+        reminders = delivery.send_due_reminders()
+        outcomes = delivery.deliver_pending()
         failed_total = Notification.objects.filter(status=Notification.Status.FAILED).count()
         summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing due"
         self.stdout.write(f"Reminders owed: {reminders}. Delivery: {summary}. Given up (all time): {failed_total}.")

@@ -1,0 +1,90 @@
+"""Coaches and workshops as Wagtail snippets, edited where the owner edits pages."""
+
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel, ObjectList, TabbedInterface
+from wagtail.snippets.views.snippets import SnippetViewSet
+
+from coaching.models import Coach, Workshop
+
+from .forms import CoachForm, WorkshopForm
+from .permissions import visible_coaches
+
+
+class CoachViewSet(SnippetViewSet):
+    model = Coach
+    icon = "user"
+    menu_label = "Coaches"
+    menu_order = 200
+    add_to_admin_menu = True
+    list_display = ["name", "email", "timezone", "price_display", "is_active", "google_status"]
+    list_filter = ["is_active", "timezone", "google_status"]
+    search_fields = ["name", "email"]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(
+                [
+                    MultiFieldPanel(
+                        [FieldPanel("name"), FieldPanel("slug"), FieldPanel("email"), FieldPanel("user")], heading="Who"
+                    ),
+                    MultiFieldPanel(
+                        [FieldPanel("headline"), FieldPanel("bio"), FieldPanel("photo")], heading="Public profile"
+                    ),
+                ],
+                heading="Profile",
+            ),
+            ObjectList(
+                [
+                    FieldPanel("timezone"),
+                    FieldRowPanel([FieldPanel("session_minutes"), FieldPanel("buffer_minutes")]),
+                    FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")]),
+                    FieldRowPanel([FieldPanel("min_notice_minutes"), FieldPanel("horizon_days")]),
+                    FieldPanel("is_active"),
+                    HelpPanel(
+                        content="Add this coach's working hours with <b>Bookings → Bulk add slots</b> after saving."
+                    ),
+                ],
+                heading="Sessions",
+            ),
+            ObjectList(
+                [FieldPanel("google_calendar_id"), FieldPanel("google_busy_calendar_ids")], heading="Google Calendar"
+            ),
+        ],
+        base_form_class=CoachForm,
+    )
+
+    def get_queryset(self, request):
+        return visible_coaches(request.user)
+
+
+class WorkshopViewSet(SnippetViewSet):
+    model = Workshop
+    icon = "group"
+    menu_label = "Workshops"
+    menu_order = 210
+    add_to_admin_menu = True
+    list_display = ["title", "host", "start_at", "capacity", "price_display", "is_published"]
+    list_filter = ["is_published", "host", "start_at"]
+    search_fields = ["title"]
+    edit_handler = ObjectList(
+        [
+            MultiFieldPanel([FieldPanel("title"), FieldPanel("slug"), FieldPanel("summary")], heading="What"),
+            MultiFieldPanel(
+                [
+                    FieldPanel("host"),
+                    FieldRowPanel([FieldPanel("start_at"), FieldPanel("end_at")]),
+                    FieldPanel("confirm_clash"),
+                ],
+                heading="When",
+                help_text="Times are in your admin time zone. A workshop takes its host's time.",
+            ),
+            MultiFieldPanel(
+                [FieldPanel("capacity"), FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")])],
+                heading="Seats and price",
+            ),
+            MultiFieldPanel([FieldPanel("location"), FieldPanel("online_url")], heading="Where"),
+            FieldPanel("is_published"),
+        ],
+        base_form_class=WorkshopForm,
+    )
+
+    def get_queryset(self, request):
+        return Workshop.objects.filter(host__in=visible_coaches(request.user)).select_related("host")

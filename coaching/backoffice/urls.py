@@ -1,0 +1,26 @@
+"""Admin URLs of the back office, mounted under /admin/coaching/ by coaching/wagtail_hooks.py."""
+
+from django.urls import include, path
+
+from . import google, views
+
+tools = [
+    path("bulk-add-slots/", views.bulk_add_view, name="bulk_add"),
+    path("remove-availability/", views.remove_availability_view, name="remove_availability"),
+    path("bookings/<int:pk>/cancel/", views.cancel_booking_view, name="cancel_booking"),
+]
+
+google_calendar = [
+    path("", google.index, name="index"),
+    path("callback/", google.callback, name="callback"),
+    path("coaches/<int:pk>/", google.coach_detail, name="coach"),
+    path("coaches/<int:pk>/connect/", google.connect, name="connect"),
+    path("coaches/<int:pk>/disconnect/", google.disconnect, name="disconnect"),
+    path("coaches/<int:pk>/sync/", google.sync_now, name="sync"),
+    path("coaches/<int:pk>/why/", google.why_not_offered, name="why"),
+]
+
+urlpatterns = [
+    path("coaching/google/", include((google_calendar, "coaching_google"), namespace="coaching_google")),
+    path("coaching/", include((tools, "coaching_admin"))),
+]

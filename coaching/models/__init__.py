@@ -1,0 +1,42 @@
+"""The booking domain's schema.
+
+All datetimes are aware and stored in UTC; conversion to a coach's or guest's zone happens only at
+the edges. Money is integer minor units (pence, cents) plus an ISO 4217 currency code.
+
+What must never be false is enforced by the database: check constraints on the models, and on
+PostgreSQL an exclusion constraint (migration 0002) that forbids two active 1-on-1 bookings of one
+coach from overlapping. Business rules live in `coaching/services/`, not in `save()`.
+
+Nothing here imports the web layer, the back office or the services.
+"""
+
+from coaching.zones import validate_timezone
+
+from .availability import AvailabilityBlock, CoachBusySlot
+from .bookings import (
+    ACTIVE_STATUSES,
+    Booking,
+    BookingLog,
+    ProcessedStripeEvent,
+    holds_time_q,
+    new_booking_reference,
+)
+from .coaches import Coach, Workshop
+from .outbox import Notification
+from .owner_settings import BookingPolicy
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "AvailabilityBlock",
+    "Booking",
+    "BookingLog",
+    "BookingPolicy",
+    "Coach",
+    "CoachBusySlot",
+    "Notification",
+    "ProcessedStripeEvent",
+    "Workshop",
+    "holds_time_q",
+    "new_booking_reference",
+    "validate_timezone",
+]

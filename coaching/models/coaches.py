@@ -1,0 +1,155 @@
+"""Who is booked: coaches (1-on-1 sessions) and the workshops they host (seats)."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.functional import cached_property
+from wagtail.search import index
+
+from coaching.money import CURRENCY_CHOICES, format_money
+from coaching.zones import validate_timezone
+
+
+class Coach(index.Indexed, models.Model):
+    class GoogleStatus(models.TextChoices):
+        DISCONNECTED = "disconnected", "Not connected"
+        CONNECTED = "connected", "Connected"
+        BROKEN = "broken", "Connection broken — reconnect"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    email = models.EmailField(help_text="Booking notifications for this coach go here.")
+    headline = models.CharField(max_length=200, blank=True)
+    bio = models.TextField(blank=True)
+    photo = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="Europe/London",
+        validators=[validate_timezone],
+        help_text="IANA zone the coach works in, e.g. Europe/London. Availability is entered in it.",
+    )
+    session_minutes = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(5)], help_text="Length of one 1-on-1 session."
+    )
+    price_amount = models.PositiveIntegerField(
+        default=0, help_text="Price of one session in minor units (pence/cents). 0 means free."
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="GBP")
+    buffer_minutes = models.PositiveSmallIntegerField(
+        default=0, help_text="Free time kept after every session and workshop before the next one."
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        default=12 * 60, help_text="How soon before its start a session can still be booked."
+    )
+    horizon_days = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(1)], help_text="How far ahead guests may book."
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive coaches take no new bookings.")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="coach_profile",
+        help_text="Wagtail login of this coach: they then see only their own bookings and availability.",
+    )
+
+    # Google Calendar connection (coaching/integrations/google.py).
+    google_status = models.CharField(
+        max_length=16, choices=GoogleStatus.choices, default=GoogleStatus.DISCONNECTED, editable=False
+    )
+    google_account_email = models.EmailField(blank=True, editable=False)
+    # Fernet-encrypted OAuth credentials (refresh token); never shown again once stored.
+    google_credentials = models.TextField(blank=True, editable=False)
+    google_calendar_id = models.CharField(
+        max_length=255, blank=True, help_text="Calendar that receives bookings (usually 'primary')."
+    )
+    google_busy_calendar_ids = models.JSONField(
+        default=list, blank=True, help_text="Calendars whose busy time blocks this coach's slots."
+    )
+    google_last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    google_last_error = models.TextField(blank=True, editable=False)
+    google_last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    search_fields = [index.SearchField("name"), index.SearchField("email"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "coaches"
+        constraints = [
+            models.CheckConstraint(condition=Q(session_minutes__gte=5), name="coach_session_minutes_min"),
+            models.CheckConstraint(condition=Q(horizon_days__gte=1), name="coach_horizon_min"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_amount == 0
+
+    @property
+    def price_display(self) -> str:
+        return format_money(self.price_amount, self.currency)
+
+
+class WorkshopQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(is_published=True)
+
+
+class Workshop(index.Indexed, models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    host = models.ForeignKey(Coach, on_delete=models.PROTECT, related_name="workshops")
+    summary = models.TextField(blank=True)
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    capacity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    price_amount = models.PositiveIntegerField(default=0, help_text="Price per seat in minor units. 0 = free.")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="GBP")
+    location = models.CharField(max_length=255, blank=True)
+    online_url = models.URLField(blank=True)
+    is_published = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkshopQuerySet.as_manager()
+
+    search_fields = [index.SearchField("title"), index.AutocompleteField("title")]
+
+    class Meta:
+        ordering = ["start_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=F("start_at")), name="workshop_ends_after_start"),
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="workshop_capacity_min"),
+        ]
+        indexes = [models.Index(fields=["host", "start_at"]), models.Index(fields=["start_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_amount == 0
+
+    @property
+    def price_display(self) -> str:
+        return format_money(self.price_amount, self.currency)
+
+    def clean(self):
+        if self.start_at and self.end_at and self.end_at <= self.start_at:
+            raise ValidationError({"end_at": "A workshop must end after it starts."})

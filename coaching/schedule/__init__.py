@@ -1,0 +1,59 @@
+"""Read side of the booking brain: which times a guest may book.
+
+Rules, in the owner's words (the README repeats them):
+- A coach offers 1-on-1 sessions only inside their availability blocks. Inside each block, session
+  start times step from the block's start by the session length plus the buffer (09:00, 10:15, ...
+  for 60-minute sessions with a 15-minute buffer), and a session must end inside the block.
+- A session is not offered if it, widened by the buffer on both sides, touches an active booking
+  (confirmed or held for payment), a Google busy slot, or one of the coach's workshops.
+- Nothing starts in the past, sooner than the coach's minimum notice, or further ahead than the
+  booking horizon.
+
+Everything works on sorted lists of UTC intervals, so the cost is linear in the number of
+availability blocks, bookings, busy slots and workshops, and a month costs a fixed handful of queries.
+
+Modules: `intervals` (the sweep), `loading` (the queries), `slots` (free 1-on-1 times and the check
+of one chosen start), `workshops` (seats left, is a workshop bookable), `month` (the month grid in
+the viewer's zone), `diagnosis` (the owner's "why is this time not offered?").
+Nothing here writes; the services in coaching/services/ do, after asking these same functions.
+"""
+
+from .intervals import Interval, Slot, candidate_starts, merge_intervals, remove_blocked, widen
+from .loading import CoachIntervals, fetch_spans, load_coach_intervals
+from .month import (
+    DaySchedule,
+    MonthSchedule,
+    WorkshopOffer,
+    get_month_schedule,
+    get_move_schedule,
+    get_workshops_month,
+    group_by_day,
+)
+from .slots import bookable_window, compute_free_slots, duration_in_words, free_slots, validate_slot
+from .workshops import seats_left, workshop_refusal
+
+__all__ = [
+    "CoachIntervals",
+    "DaySchedule",
+    "Interval",
+    "MonthSchedule",
+    "Slot",
+    "WorkshopOffer",
+    "bookable_window",
+    "candidate_starts",
+    "compute_free_slots",
+    "duration_in_words",
+    "fetch_spans",
+    "free_slots",
+    "get_month_schedule",
+    "get_move_schedule",
+    "get_workshops_month",
+    "group_by_day",
+    "load_coach_intervals",
+    "merge_intervals",
+    "remove_blocked",
+    "seats_left",
+    "validate_slot",
+    "widen",
+    "workshop_refusal",
+]

@@ -1,0 +1,123 @@
+"""Changing a booking after it is made: cancel (with the refund the policy or the owner gives) and
+reschedule (a 1-on-1 session to another offered time)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from coaching import policy
+from coaching.exceptions import BookingNotCancellable, BookingNotReschedulable
+from coaching.models import Booking
+from coaching.schedule import validate_slot
+from coaching.signals import announce
+from coaching.vocabulary import Actor, Change, LogAction
+
+from . import payment
+from .booking import coach_bookings_near
+from .holds import expire_checkout_quietly, release_lapsed_holds
+from .locks import booking_transaction, lock_booking, lock_coach
+from .log import log_booking
+
+logger = logging.getLogger(__name__)
+
+
+def cancel_booking(
+    *,
+    booking: Booking,
+    actor: str,
+    user=None,
+    refund: bool | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Booking:
+    """Cancel an active booking and free its time.
+
+    `refund`: None follows the owner's policy (full before the cut-off, none after); True refunds
+    everything still refundable (owner's choice); False refunds nothing. Guests are held to the
+    policy's cancellation rules. The refund itself runs after the cancellation is committed; a
+    failed refund is logged on the booking for the owner to retry. Raises BookingNotCancellable.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = lock_booking(booking)
+        if not locked.is_active:
+            raise BookingNotCancellable(f"This booking is already {locked.get_status_display().lower()}.")
+        if actor == Actor.GUEST:
+            refusal = policy.guest_cancel_refusal(locked, now=now)
+            if refusal:
+                raise BookingNotCancellable(refusal)
+            refund = None
+        if refund is None:
+            refund_amount = policy.refund_due_on_cancel(locked, now=now)
+        else:
+            refund_amount = policy.refundable_amount(locked) if refund else 0
+        was_pending = locked.status == Booking.Status.PENDING_PAYMENT
+        locked.status = Booking.Status.CANCELLED
+        locked.cancelled_at = now
+        locked.hold_expires_at = None
+        locked.ics_sequence += 1
+        locked.save(update_fields=["status", "cancelled_at", "hold_expires_at", "ics_sequence", "updated_at"])
+        log_booking(locked, LogAction.CANCELLED, actor=actor, user=user, message=reason, refund_due=refund_amount)
+        announce(locked, Change.CANCELLED, actor=actor, refund_amount=refund_amount, reason=reason)
+    if was_pending:
+        expire_checkout_quietly(locked)
+    if refund_amount:
+        try:
+            payment.refund(booking=locked, amount=refund_amount, actor=actor, user=user, reason=reason or "Cancellation")
+        except Exception as exc:
+            logger.exception("Refund failed for %s", locked.reference)
+            with transaction.atomic():
+                log_booking(
+                    locked, LogAction.REFUND_FAILED, actor=Actor.SYSTEM, message=str(exc)[:500], amount=refund_amount
+                )
+        locked.refresh_from_db()
+    return locked
+
+
+def reschedule_booking(
+    *, booking: Booking, new_start_at: datetime, actor: str, user=None, now: datetime | None = None
+) -> Booking:
+    """Move a confirmed 1-on-1 booking to another offered slot, atomically.
+
+    The booking keeps its reference and payment; the new time is taken and the old one released in
+    the same row update, so there is no moment when the guest holds neither or both. Guests are held
+    to the policy's reschedule cut-off and limit. Raises BookingNotReschedulable, or the slot errors
+    of create_booking.
+    """
+    now = now or timezone.now()
+    with booking_transaction():
+        if booking.coach_id is None:
+            raise BookingNotReschedulable("Workshop seats cannot be moved to another date; you can cancel instead.")
+        coach = lock_coach(booking.coach)
+        locked = lock_booking(booking)
+        if actor == Actor.GUEST:
+            refusal = policy.guest_reschedule_refusal(locked, now=now)
+            if refusal:
+                raise BookingNotReschedulable(refusal)
+        elif locked.status != Booking.Status.CONFIRMED:
+            raise BookingNotReschedulable("Only confirmed bookings can be moved.")
+        if new_start_at == locked.start_at:
+            raise BookingNotReschedulable("That is already this booking's time.")
+        slot = validate_slot(coach=coach, start_at=new_start_at, now=now, exclude_booking=locked)
+        release_lapsed_holds(coach_bookings_near(coach, slot).exclude(pk=locked.pk), now=now)
+        old_start_at, old_end_at = locked.start_at, locked.end_at
+        locked.start_at, locked.end_at = slot.start_at, slot.end_at
+        locked.reschedule_count += 1
+        locked.ics_sequence += 1
+        locked.save(update_fields=["start_at", "end_at", "reschedule_count", "ics_sequence", "updated_at"])
+        log_booking(
+            locked,
+            LogAction.RESCHEDULED,
+            actor=actor,
+            user=user,
+            message=f"Moved from {old_start_at:%Y-%m-%d %H:%M} UTC to {slot.start_at:%Y-%m-%d %H:%M} UTC.",
+            old_start_at=old_start_at,
+            new_start_at=slot.start_at,
+        )
+        announce(locked, Change.RESCHEDULED, actor=actor, old_start_at=old_start_at, old_end_at=old_end_at)
+    booking.refresh_from_db()
+    return locked

@@ -1,0 +1,112 @@
+"""What an owed email says: subject, plain text, HTML and, where the kind has one, an invite.
+
+Templates are coaching/templates/coaching/emails/<kind>.txt, <kind>.html and <kind>_subject.txt.
+"""
+
+import zoneinfo
+from datetime import datetime
+from email.mime.text import MIMEText
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils.dateparse import parse_datetime
+
+from coaching.invites import build_ics
+from coaching.links import manage_url
+from coaching.models import Notification
+from coaching.money import format_money
+from coaching.wallclock import format_in_zone
+
+from .outbox import COACH, GUEST, KINDS
+
+
+def render_email(notification: Notification) -> EmailMultiAlternatives:
+    """The email for an outbox row: subject, plain text, HTML and, where the kind has one, an invite."""
+    kind = KINDS[notification.kind]
+    booking = notification.booking
+    context = email_context(notification)
+    template = f"coaching/emails/{notification.kind}"
+    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.recipient],
+        headers={"X-Booking-Reference": booking.reference} if booking else {},
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    if kind.ics_method and booking:
+        message.attach(_ics_attachment(notification, kind.ics_method))
+    return message
+
+
+def email_context(notification: Notification) -> dict:
+    booking = notification.booking
+    snapshot = notification.context
+    audience = KINDS[notification.kind].audience
+    context = {
+        "notification": notification,
+        # Owner alerts read like the coach's view: the guest's details and both times.
+        "audience": GUEST if audience == GUEST else COACH,
+        "site_name": settings.WAGTAIL_SITE_NAME,
+        "site_url": settings.SITE_URL,
+    }
+    for key in ("failed_kind", "failed_recipient", "error", "reason"):
+        if key in snapshot:
+            context[key] = snapshot[key]
+    if booking is None:
+        return context
+    guest_zone = zoneinfo.ZoneInfo(booking.guest_timezone)
+    coach_zone = booking.host.zone
+    start_at = _instant(snapshot.get("start_at")) or booking.start_at
+    end_at = _instant(snapshot.get("end_at")) or booking.end_at
+    context.update(
+        booking=booking,
+        host=booking.host,
+        start_at=start_at,
+        end_at=end_at,
+        when=_both_zones(start_at, end_at, guest_zone, coach_zone),
+        duration_minutes=int((end_at - start_at).total_seconds() // 60),
+        refund_display=format_money(snapshot.get("refund_amount") or 0, booking.currency),
+        refund_amount=snapshot.get("refund_amount") or 0,
+        paid_display=format_money(booking.amount_paid, booking.currency),
+    )
+    old_start_at, old_end_at = _instant(snapshot.get("old_start_at")), _instant(snapshot.get("old_end_at"))
+    if old_start_at and old_end_at:
+        context["old_when"] = _both_zones(old_start_at, old_end_at, guest_zone, coach_zone)
+    if KINDS[notification.kind].audience == GUEST:
+        context["manage_url"] = manage_url(booking)
+    return context
+
+
+def _both_zones(start_at, end_at, guest_zone, coach_zone) -> dict:
+    """A time range as the guest and as the coach read it (each with its zone named)."""
+    return {
+        "guest": f"{format_in_zone(start_at, guest_zone)} – {end_at.astimezone(guest_zone):%H:%M}",
+        "coach": f"{format_in_zone(start_at, coach_zone)} – {end_at.astimezone(coach_zone):%H:%M}",
+        "same_zone": guest_zone.key == coach_zone.key,
+    }
+
+
+def _instant(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
+
+
+def _ics_attachment(notification: Notification, method: str) -> MIMEText:
+    booking = notification.booking
+    snapshot = notification.context
+    ics = build_ics(
+        booking,
+        method=method,
+        sequence=snapshot.get("sequence", booking.ics_sequence),
+        start_at=_instant(snapshot.get("start_at")),
+        end_at=_instant(snapshot.get("end_at")),
+    )
+    # text/calendar with the method parameter is what makes Outlook and Gmail offer "update" rather
+    # than "import"; the filename makes it an attachment everywhere else.
+    part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")
+    part.set_param("method", method)
+    filename = "cancel.ics" if method == "CANCEL" else "invite.ics"
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part

@@ -1,0 +1,268 @@
+"""POST /stripe/webhook/: signed with the real `stripe` library's scheme, the only confirmer of paid bookings."""
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import stripe
+from django.db import close_old_connections
+from django.test import Client
+
+from coaching.models import Booking, BookingLog, ProcessedStripeEvent
+from coaching.services import Guest, create_booking, expire_holds
+from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, WorkshopFactory
+from coaching.tests.standins.stripe import session_event, use_stripe_standin
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "whsec_test_secret"  # config/settings/test.py
+NOW = datetime(2030, 1, 1, 8, tzinfo=UTC)
+GUEST = Guest(name="Grace Hopper", email="grace@example.com", timezone="America/New_York")
+URL = "/stripe/webhook/"
+
+
+def post(client, payload, *, secret=SECRET, timestamp=None, header=None):
+    body = payload if isinstance(payload, str) else json.dumps(payload)
+    if header is None:
+        header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp=timestamp)
+    return client.post(URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+
+
+@pytest.fixture
+def stripe_standin(settings):
+    with use_stripe_standin(settings) as standin:
+        yield standin
+
+
+@pytest.fixture
+def hold():
+    """A paid 1-on-1 hold made through the service (test checkout: no Stripe key in test settings)."""
+    coach = CoachFactory(timezone="Europe/London", price_amount=6000, currency="GBP")
+    AvailabilityBlockFactory(
+        coach=coach, start_at=datetime(2030, 1, 7, 9, tzinfo=UTC), end_at=datetime(2030, 1, 7, 12, tzinfo=UTC)
+    )
+    result = create_booking(guest=GUEST, coach=coach, start_at=datetime(2030, 1, 7, 10, tzinfo=UTC), now=NOW)
+    assert result.checkout_url and result.booking.status == Booking.Status.PENDING_PAYMENT
+    return result.booking
+
+
+def actions(booking):
+    return list(BookingLog.objects.filter(booking=booking).values_list("action", flat=True))
+
+
+def test_valid_completed_event_confirms_the_hold_once(client, hold):
+    response = post(client, session_event(hold, payment_intent="pi_abc"))
+    assert response.status_code == 200 and response.json()["outcome"] == "paid"
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.CONFIRMED
+    assert hold.is_paid and hold.amount_paid == 6000 and hold.stripe_payment_intent_id == "pi_abc"
+    assert hold.hold_expires_at is None
+    assert actions(hold).count("confirmed") == 1 and actions(hold).count("paid") == 1
+    assert BookingLog.objects.get(booking=hold, action="confirmed").actor == "webhook"
+
+
+def test_replayed_event_is_a_no_op(client, hold):
+    event = session_event(hold)
+    assert post(client, event).status_code == 200
+    log_before = actions(hold)
+    response = post(client, event)
+    assert response.status_code == 200 and response.json()["outcome"] == "duplicate"
+    assert actions(hold) == log_before
+    assert ProcessedStripeEvent.objects.filter(event_id=event["id"]).count() == 1
+
+
+def test_a_second_event_for_an_already_confirmed_session_changes_nothing(client, hold):
+    post(client, session_event(hold, payment_intent="pi_abc"))
+    log_before = actions(hold)
+    post(client, session_event(hold, event_type="checkout.session.async_payment_succeeded", payment_intent="pi_abc"))
+    assert actions(hold) == log_before
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param({"header": ""}, id="unsigned"),
+        pytest.param({"header": "t=1900000000,v1=" + "0" * 64}, id="forged-signature"),
+        pytest.param({"secret": "whsec_someone_else"}, id="wrong-secret"),
+        pytest.param({"timestamp": int(time.time()) - 301}, id="stale-timestamp"),
+    ],
+)
+def test_unverifiable_deliveries_are_refused_with_400_and_change_nothing(client, hold, how):
+    response = post(client, session_event(hold), **how)
+    assert response.status_code == 400
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.PENDING_PAYMENT and not hold.is_paid
+    assert not ProcessedStripeEvent.objects.exists()
+
+
+def test_a_body_tampered_after_signing_is_refused(client, hold):
+    genuine = json.dumps(session_event(hold, payment_status="unpaid"))
+    header = stripe.WebhookSignature.generate_signature_header(genuine, SECRET)
+    tampered = genuine.replace('"unpaid"', '"paid"')
+    response = client.post(URL, data=tampered, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+    assert response.status_code == 400
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.PENDING_PAYMENT
+
+
+def test_signed_but_malformed_json_is_refused_with_400(client, hold):
+    response = post(client, '{"id": "evt_1", "type": "checkout.session.completed", ')
+    assert response.status_code == 400
+    assert not ProcessedStripeEvent.objects.exists()
+
+
+def test_get_is_not_allowed(client):
+    assert client.get(URL).status_code == 405
+
+
+def test_unknown_event_type_is_acknowledged_and_ignored(client, hold):
+    event = session_event(hold, event_type="customer.created")
+    response = post(client, event)
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.PENDING_PAYMENT
+
+
+def test_event_for_an_unknown_booking_is_acknowledged(client, hold):
+    event = session_event(hold)
+    event["data"]["object"].update(client_reference_id="NOSUCHREF", metadata={}, id="cs_other")
+    response = post(client, event)
+    assert response.status_code == 200 and response.json()["outcome"] == "unknown_booking"
+
+
+def test_webhook_works_without_a_csrf_token(hold):
+    strict = Client(enforce_csrf_checks=True)
+    assert post(strict, session_event(hold)).status_code == 200
+
+
+def test_completed_but_unpaid_waits_then_async_success_confirms(client, hold):
+    response = post(client, session_event(hold, payment_status="unpaid"))
+    assert response.json()["outcome"] == "awaiting_payment"
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.PENDING_PAYMENT and not hold.is_paid
+
+    post(client, session_event(hold, event_type="checkout.session.async_payment_succeeded"))
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.CONFIRMED and hold.is_paid
+
+
+def test_async_payment_failed_releases_the_hold(client, hold):
+    post(client, session_event(hold, payment_status="unpaid"))
+    post(client, session_event(hold, event_type="checkout.session.async_payment_failed", payment_status="unpaid"))
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.EXPIRED and not hold.is_paid
+    assert BookingLog.objects.get(booking=hold, action="payment_failed").actor == "webhook"
+
+
+def test_session_expired_event_releases_the_hold(client, hold):
+    post(client, session_event(hold, event_type="checkout.session.expired", payment_status="unpaid"))
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.EXPIRED
+
+
+def test_expired_event_for_another_session_does_not_release_the_hold(client, hold):
+    event = session_event(hold, event_type="checkout.session.expired", payment_status="unpaid")
+    event["data"]["object"]["id"] = "cs_some_older_session"
+    post(client, event)
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.PENDING_PAYMENT
+
+
+def test_expired_event_arriving_after_payment_leaves_the_booking_confirmed(client, hold):
+    post(client, session_event(hold))
+    post(client, session_event(hold, event_type="checkout.session.expired", payment_status="unpaid"))
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.CONFIRMED
+
+
+def test_workshop_seats_are_confirmed_with_the_full_amount(client):
+    workshop = WorkshopFactory(price_amount=2500, currency="EUR", capacity=5)
+    booking = create_booking(guest=GUEST, workshop=workshop, seats=2).booking
+    post(client, session_event(booking))
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED and booking.amount_paid == 5000 and booking.seats == 2
+
+
+def test_a_failing_handler_records_no_event_so_stripe_retries(client, stripe_standin):
+    coach = CoachFactory(price_amount=6000)
+    AvailabilityBlockFactory(
+        coach=coach, start_at=datetime(2030, 1, 7, 9, tzinfo=UTC), end_at=datetime(2030, 1, 7, 12, tzinfo=UTC)
+    )
+    late = create_booking(guest=GUEST, coach=coach, start_at=datetime(2030, 1, 7, 10, tzinfo=UTC), now=NOW).booking
+    expire_holds(now=NOW + timedelta(minutes=16))
+    create_booking(guest=GUEST, coach=coach, start_at=late.start_at, now=NOW + timedelta(minutes=17))
+    stripe_standin.fail_next(status=500)  # the late payment's refund cannot reach Stripe
+
+    event = session_event(late, payment_intent="pi_late")
+    assert post(client, event).status_code == 500
+    assert not ProcessedStripeEvent.objects.filter(event_id=event["id"]).exists()
+    late.refresh_from_db()
+    assert not late.is_paid  # rolled back as a whole
+
+    assert post(client, event).status_code == 200  # Stripe's retry
+    late.refresh_from_db()
+    assert late.is_paid and late.amount_refunded == 6000 and late.status == Booking.Status.EXPIRED
+    assert [r.params["amount"] for r in stripe_standin.requests_to("POST", "/v1/refunds") if r.status == 200] == [
+        "6000"
+    ]
+
+
+# --- concurrency on PostgreSQL -------------------------------------------------------------------
+
+
+def _deliver_concurrently(bodies):
+    barrier = threading.Barrier(len(bodies))
+    statuses = []
+
+    def deliver(body):
+        try:
+            barrier.wait()
+            header = stripe.WebhookSignature.generate_signature_header(body, SECRET)
+            response = Client().post(URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+            statuses.append(response.status_code)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=deliver, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+@pytest.mark.postgres
+def test_concurrent_deliveries_of_one_event_on_postgres_confirm_once(transactional_db):
+    coach = CoachFactory(price_amount=6000)
+    AvailabilityBlockFactory(
+        coach=coach, start_at=datetime(2030, 1, 7, 9, tzinfo=UTC), end_at=datetime(2030, 1, 7, 12, tzinfo=UTC)
+    )
+    hold = create_booking(guest=GUEST, coach=coach, start_at=datetime(2030, 1, 7, 10, tzinfo=UTC), now=NOW).booking
+    body = json.dumps(session_event(hold, event_id="evt_same"))
+    statuses = _deliver_concurrently([body] * 8)
+    assert statuses == [200] * 8
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.CONFIRMED
+    assert actions(hold).count("confirmed") == 1 and actions(hold).count("paid") == 1
+    assert ProcessedStripeEvent.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_concurrent_completed_and_async_succeeded_on_postgres_confirm_once(transactional_db):
+    coach = CoachFactory(price_amount=6000)
+    AvailabilityBlockFactory(
+        coach=coach, start_at=datetime(2030, 1, 7, 9, tzinfo=UTC), end_at=datetime(2030, 1, 7, 12, tzinfo=UTC)
+    )
+    hold = create_booking(guest=GUEST, coach=coach, start_at=datetime(2030, 1, 7, 10, tzinfo=UTC), now=NOW).booking
+    bodies = [
+        json.dumps(session_event(hold, event_type=kind))
+        for kind in ["checkout.session.completed", "checkout.session.async_payment_succeeded"] * 4
+    ]
+    statuses = _deliver_concurrently(bodies)
+    assert statuses == [200] * 8
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.CONFIRMED and hold.amount_paid == 6000
+    assert actions(hold).count("confirmed") == 1 and actions(hold).count("paid") == 1
+    assert hold.notifications.filter(kind="confirmation").count() == 1

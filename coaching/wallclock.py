@@ -1,0 +1,88 @@
+"""Wall-clock arithmetic in a zone, done right across DST, and calendar months.
+
+Every conversion between "09:00 on Monday in Europe/London" and a UTC instant goes through here.
+"""
+
+import zoneinfo
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+
+def local_to_utc(day: date, wall_time: time, zone: zoneinfo.ZoneInfo) -> datetime:
+    """The UTC instant at which clocks in `zone` show `wall_time` on `day`.
+
+    Wall times that do not exist (skipped by a spring-forward) move forward by the gap, as a clock
+    would; ambiguous ones (repeated by a fall-back) take the first occurrence (fold=0).
+    """
+    naive = datetime.combine(day, wall_time)
+    aware = naive.replace(tzinfo=zone, fold=0)
+    utc = aware.astimezone(UTC)
+    # A non-existent local time round-trips to a different wall time: normalise it.
+    if utc.astimezone(zone).replace(tzinfo=None) != naive:
+        utc = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    return utc
+
+
+def local_day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day in `zone`, in UTC (23 or 25 hours long on DST days)."""
+    return local_to_utc(day, time(0), zone), local_to_utc(day + timedelta(days=1), time(0), zone)
+
+
+def month_bounds(year: int, month: int, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar month as seen in `zone`, in UTC."""
+    next_year, next_month = following_month(year, month)
+    return local_to_utc(date(year, month, 1), time(0), zone), local_to_utc(date(next_year, next_month, 1), time(0), zone)
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def following_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def days_of_month(year: int, month: int) -> list[date]:
+    first = date(year, month, 1)
+    next_year, next_month = following_month(year, month)
+    return list(daterange(first, date(next_year, next_month, 1) - timedelta(days=1)))
+
+
+def daterange(start: date, end: date) -> Iterator[date]:
+    """Days from `start` to `end`, both included."""
+    for offset in range((end - start).days + 1):
+        yield start + timedelta(days=offset)
+
+
+def expand_weekly_pattern(
+    *,
+    zone: zoneinfo.ZoneInfo,
+    weekdays: Iterable[int],
+    time_ranges: Iterable[tuple[time, time]],
+    start_date: date,
+    end_date: date,
+) -> list[tuple[datetime, datetime]]:
+    """Concrete UTC spans for a weekly pattern in a zone ("Mon–Fri 09:00–17:00, Europe/London").
+
+    `weekdays` uses Python's numbering (Monday = 0). Each range is applied per local day, so
+    09:00 stays 09:00 on both sides of a DST change. A range ending at 00:00 means midnight.
+    """
+    wanted_days = set(weekdays)
+    ranges = sorted(time_ranges)
+    spans = []
+    for day in daterange(start_date, end_date):
+        if day.weekday() not in wanted_days:
+            continue
+        for start_time, end_time in ranges:
+            end_day = day + timedelta(days=1) if end_time <= start_time else day
+            start_at = local_to_utc(day, start_time, zone)
+            end_at = local_to_utc(end_day, end_time, zone)
+            if end_at > start_at:
+                spans.append((start_at, end_at))
+    return spans
+
+
+def format_in_zone(moment: datetime, zone: zoneinfo.ZoneInfo, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    """A human time that says its zone, e.g. 'Mon 30 Mar 2026, 09:00 BST (Europe/London)'."""
+    local = moment.astimezone(zone)
+    return f"{local.strftime(fmt)} {local.tzname()} ({zone.key})"

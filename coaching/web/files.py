@@ -1,0 +1,26 @@
+"""Files a guest downloads: the booking's calendar file (.ics)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from coaching.exceptions import NotBookable
+from coaching.invites import build_ics
+from coaching.links import read_ics_token
+from coaching.models import Booking
+
+from .responses import render_refusal
+
+
+@require_GET
+def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
+    """The guest's calendar file. The signed token stops anyone fetching another guest's by guessing."""
+    booking = None
+    if read_ics_token(request.GET.get("t", "")) == reference:
+        booking = Booking.objects.select_related("coach", "workshop__host").filter(reference=reference).first()
+    if booking is None:
+        return render_refusal(request, NotBookable("This calendar link is not valid."))
+    response = HttpResponse(build_ics(booking, method="REQUEST"), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="booking-{booking.reference}.ics"'
+    return response

@@ -1,0 +1,65 @@
+"""Forms a guest fills in. They only parse and check input; the booking rules live in coaching.services.
+
+The zone picker's form lives with the zone middleware (coaching/web/zone.py)."""
+
+from django import forms
+
+from coaching.services.booking import MAX_SEATS_PER_BOOKING, Guest
+
+INPUT_CLASSES = (
+    "mt-1 block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-base text-slate-900 "
+    "shadow-sm focus:border-teal-600 focus:outline-none focus:ring-2 focus:ring-teal-600/40 "
+    "aria-[invalid=true]:border-rose-600 aria-[invalid=true]:bg-rose-50/40"
+)
+
+
+class GuestDetailsForm(forms.Form):
+    name = forms.CharField(label="Your name", max_length=120)
+    email = forms.EmailField(label="Email", max_length=254)
+    phone = forms.CharField(label="Phone (optional)", max_length=40, required=False)
+    notes = forms.CharField(
+        label="Anything the coach should know? (optional)", max_length=2000, required=False, widget=forms.Textarea
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        autocomplete = {"name": "name", "email": "email", "phone": "tel", "notes": "off"}
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("class", INPUT_CLASSES)
+            field.widget.attrs.setdefault("autocomplete", autocomplete.get(name, "off"))
+        self.fields["notes"].widget.attrs["rows"] = 3
+        self.fields["phone"].widget.input_type = "tel"
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Please enter your name.")
+        return name
+
+    def guest(self, *, timezone: str) -> Guest:
+        data = self.cleaned_data
+        return Guest(
+            name=data["name"],
+            email=data["email"],
+            phone=data.get("phone", ""),
+            notes=data.get("notes", ""),
+            timezone=timezone,
+        )
+
+
+class WorkshopBookingForm(GuestDetailsForm):
+    seats = forms.IntegerField(
+        label="Seats",
+        min_value=1,
+        max_value=MAX_SEATS_PER_BOOKING,
+        initial=1,
+        error_messages={"invalid": "Please enter a whole number of seats."},
+    )
+
+    def __init__(self, *args, seats_left: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["seats"].widget.attrs.update({"class": INPUT_CLASSES, "inputmode": "numeric"})
+        if seats_left is not None:
+            self.fields["seats"].widget.attrs["max"] = max(1, min(seats_left, MAX_SEATS_PER_BOOKING))
+        # Seats first: it is the one choice that matters for a group booking.
+        self.order_fields(["seats", "name", "email", "phone", "notes"])

@@ -1,0 +1,169 @@
+"""Pages around payment: the return ("confirming…") page, the cancel link, and the built-in test
+checkout that stands in for Stripe Checkout when no STRIPE_SECRET_KEY is set.
+
+These views only parse, call the payment service and render; the webhook alone confirms.
+"""
+
+import json
+import logging
+import secrets
+import time
+import zoneinfo
+
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from coaching.integrations import stripe as stripe_api
+from coaching.models import Booking
+from coaching.services import payment
+from coaching.services.holds import abandon_checkout
+from coaching.services.stripe_events import receive_delivery
+from coaching.wallclock import format_in_zone
+
+logger = logging.getLogger(__name__)
+
+
+def _booking_query():
+    return Booking.objects.select_related("coach", "workshop__host")
+
+
+def calendar_url(booking: Booking) -> str:
+    """The booking page the guest came from (the guest flow's calendar), or the home page."""
+    try:
+        if booking.workshop_id:
+            return reverse("coaching:workshop_book", args=[booking.workshop.slug])
+        return reverse("coaching:coach_calendar", args=[booking.coach.slug])
+    except NoReverseMatch:
+        return "/"
+
+
+def _payment_state(booking: Booking) -> str:
+    if booking.status == Booking.Status.CONFIRMED:
+        return "confirmed"
+    if booking.status == Booking.Status.PENDING_PAYMENT:
+        return "waiting"
+    if booking.is_paid:
+        return "refunded" if booking.amount_refunded else "paid_unplaced"
+    return "released"
+
+
+def _when(booking: Booking) -> dict:
+    guest_zone = zoneinfo.ZoneInfo(booking.guest_timezone)
+    coach_zone = booking.host.zone
+    return {
+        "guest_time": format_in_zone(booking.start_at, guest_zone),
+        "guest_end": format_in_zone(booking.end_at, guest_zone, "%H:%M"),
+        "coach_time": format_in_zone(booking.start_at, coach_zone),
+        "show_coach_time": guest_zone.key != coach_zone.key,
+    }
+
+
+@require_GET
+def checkout_return(request):
+    """Where the guest lands after paying: "Confirming your payment…" until the webhook confirms."""
+    session_id = request.GET.get("session_id", "")
+    if not session_id:
+        raise Http404("No checkout session.")
+    booking = get_object_or_404(_booking_query(), stripe_checkout_session_id=session_id)
+    context = {
+        "booking": booking,
+        "state": _payment_state(booking),
+        "poll_url": f"{reverse('coaching:checkout_return')}?session_id={session_id}",
+        "calendar_url": calendar_url(booking),
+        **_when(booking),
+    }
+    template = "coaching/payments/return.html"
+    if request.htmx:
+        template += "#status"
+    return render(request, template, context)
+
+
+@require_GET
+def checkout_cancel(request):
+    """Stripe's cancel_url: the guest went back without paying, so the slot goes back at once."""
+    booking = payment.booking_for_cancel_token(request.GET.get("booking", ""))
+    if booking is None:
+        raise Http404("Unknown booking.")
+    if booking.status == Booking.Status.PENDING_PAYMENT:
+        abandon_checkout(booking=booking)
+    return redirect(calendar_url(booking))
+
+
+# --- built-in test checkout (embedded mode only) ---------------------------------------------------
+
+
+def _test_checkout_booking(session_id: str) -> Booking:
+    # With real keys this page must not exist at all.
+    if not stripe_api.test_checkout_enabled() or not payment.is_local_session(session_id):
+        raise Http404("No test checkout here.")
+    return get_object_or_404(_booking_query(), stripe_checkout_session_id=session_id)
+
+
+@require_http_methods(["GET", "POST"])
+def test_checkout(request, session_id: str):
+    """A stand-in for Stripe Checkout. "Pay (test)" sends a signed checkout.session.completed
+    through the webhook's own receiver; nothing here confirms the booking itself."""
+    booking = _test_checkout_booking(session_id)
+    error = ""
+    if request.method == "POST":
+        if "cancel" in request.POST:
+            return redirect(payment.cancel_url(booking).removeprefix(settings.SITE_URL))
+        if booking.status != Booking.Status.PENDING_PAYMENT:
+            error = "This checkout is no longer open."
+        else:
+            if deliver_test_payment(booking):
+                return redirect(f"{reverse('coaching:checkout_return')}?session_id={session_id}")
+            error = "The test payment was not accepted by the webhook. Please try again."
+    context = {
+        "booking": booking,
+        "error": error,
+        "open": booking.status == Booking.Status.PENDING_PAYMENT,
+        **_when(booking),
+    }
+    return render(request, "coaching/payments/test_checkout.html", context, status=409 if error else 200)
+
+
+def test_payment_event(booking: Booking) -> dict:
+    """The checkout.session.completed event Stripe would send for this booking, fully paid."""
+    token = secrets.token_hex(12)
+    return {
+        "id": f"evt_test_local_{token}",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {
+            "object": {
+                "id": booking.stripe_checkout_session_id,
+                "object": "checkout.session",
+                "client_reference_id": booking.reference,
+                "metadata": {"booking_reference": booking.reference},
+                "customer_email": booking.guest_email,
+                "amount_total": booking.amount_due,
+                "currency": booking.currency.lower(),
+                "mode": "payment",
+                "status": "complete",
+                "payment_status": "paid",
+                "payment_intent": f"{payment.LOCAL_PAYMENT_INTENT_PREFIX}{token}",
+            }
+        },
+    }
+
+
+def deliver_test_payment(booking: Booking) -> bool:
+    """Sign the event with STRIPE_WEBHOOK_SECRET (Stripe's scheme) and hand it to the webhook's own
+    receiver in-process (so it works under runserver's single thread as well as in tests): the
+    signature is verified exactly as for a delivery from Stripe. True when it was accepted."""
+    payload = json.dumps(test_payment_event(booking))
+    header = stripe_api.signature_header(payload=payload, secret=settings.STRIPE_WEBHOOK_SECRET)
+    try:
+        receive_delivery(payload=payload, signature=header)
+    except stripe_api.InvalidWebhook:
+        return False
+    except Exception:  # handling failed (the webhook would answer 500): the guest may try again
+        logger.exception("Test payment for %s failed", booking.reference)
+        return False
+    return True

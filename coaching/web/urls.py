@@ -1,0 +1,41 @@
+"""Every guest-facing URL (namespace "coaching"), by flow. Each page URL is a full page, or one region
+of it for HTMX."""
+
+from django.urls import path
+
+from . import booking, files, health, manage, payments, webhook, zone
+
+app_name = "coaching"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    # Booking: a coach's calendar, a day's times, the slot form; workshops.
+    path("book/coach/<slug:slug>/", booking.coach_calendar, name="coach_calendar"),
+    path("book/coach/<slug:slug>/day/<str:day>/", booking.coach_day, name="coach_day"),
+    path("book/coach/<slug:slug>/slot/", booking.coach_slot, name="coach_slot"),
+    path("book/workshops/", booking.workshops_calendar, name="workshops_calendar"),
+    path("book/workshop/<slug:slug>/", booking.workshop_book, name="workshop_book"),
+    path("book/timezone/", zone.set_timezone, name="set_timezone"),
+    # Files.
+    path("bookings/<str:reference>/calendar.ics", files.booking_ics, name="booking_ics"),
+    # Payments: the Stripe webhook, the checkout's return and cancel pages, the built-in test checkout.
+    path("stripe/webhook/", webhook.stripe_webhook, name="stripe_webhook"),
+    path("stripe/test-checkout/<str:session_id>/", payments.test_checkout, name="test_checkout"),
+    path("bookings/checkout/return/", payments.checkout_return, name="checkout_return"),
+    path("bookings/checkout/cancel/", payments.checkout_cancel, name="checkout_cancel"),
+    # Guest self-service by magic link.
+    path("bookings/manage/<str:token>/", manage.manage_booking, name="manage_booking"),
+    path("bookings/manage/<str:token>/cancel/", manage.manage_cancel, name="manage_cancel"),
+    path("bookings/manage/<str:token>/reschedule/", manage.manage_reschedule, name="manage_reschedule"),
+    path(
+        "bookings/manage/<str:token>/reschedule/day/<str:day>/",
+        manage.manage_reschedule_day,
+        name="manage_reschedule_day",
+    ),
+    path(
+        "bookings/manage/<str:token>/reschedule/confirm/",
+        manage.manage_reschedule_confirm,
+        name="manage_reschedule_confirm",
+    ),
+    path("bookings/lost-link/", manage.lost_link, name="lost_link"),
+]

@@ -1,0 +1,301 @@
+"""Demo content for the embedded mode. Every step is idempotent: a second run changes nothing."""
+
+import os
+from datetime import date, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from wagtail.models import Page, Site
+
+from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
+from coaching.wallclock import expand_weekly_pattern, local_to_utc
+from pages.models import CoachIndexPage, CoachPage, HomePage, StandardPage, WorkshopIndexPage, WorkshopPage
+
+DEMO_ADMIN_USERNAME = "admin"
+DEMO_ADMIN_PASSWORD = os.environ.get("DEMO_ADMIN_PASSWORD", "change-me-demo")
+
+COACHES = [
+    {
+        "slug": "amara-okafor",
+        "name": "Amara Okafor",
+        "email": "amara@example.com",
+        "headline": "Career coach for people changing direction",
+        "bio": "Fifteen years in recruitment taught Amara what hiring managers look for. "
+        "Her free discovery sessions help you find the next step and a plan to take it.",
+        "timezone": "Europe/London",
+        "session_minutes": 60,
+        "price_amount": 0,
+        "currency": "GBP",
+        "buffer_minutes": 15,
+        "min_notice_minutes": 12 * 60,
+        "horizon_days": 60,
+    },
+    {
+        "slug": "daniel-reyes",
+        "name": "Daniel Reyes",
+        "email": "daniel@example.com",
+        "headline": "Leadership coach for first-time managers",
+        "bio": "Daniel has coached over 300 new managers through their first year: feedback, "
+        "delegation and the conversations nobody trains you for.",
+        "timezone": "America/New_York",
+        "session_minutes": 45,
+        "price_amount": 9000,
+        "currency": "USD",
+        "buffer_minutes": 15,
+        "min_notice_minutes": 24 * 60,
+        "horizon_days": 60,
+    },
+    {
+        "slug": "yuki-tanaka",
+        "name": "Yuki Tanaka",
+        "email": "yuki@example.com",
+        "headline": "Focus and productivity coach",
+        "bio": "Yuki helps founders and creatives protect deep work without burning out.",
+        "timezone": "Asia/Tokyo",
+        "session_minutes": 30,
+        "price_amount": 4500,
+        "currency": "GBP",
+        "buffer_minutes": 0,
+        "min_notice_minutes": 6 * 60,
+        "horizon_days": 60,
+    },
+]
+
+AVAILABILITY_WEEKS = 8
+
+
+def run() -> list[str]:
+    report = []
+    with transaction.atomic():
+        report.append(ensure_admin())
+        coaches = {spec["slug"]: ensure_coach(spec) for spec in COACHES}
+        created_blocks = sum(ensure_availability(coach) for coach in coaches.values())
+        report.append(f"Coaches: {len(coaches)}; availability blocks added: {created_blocks}")
+        workshops = ensure_workshops(coaches)
+        report.append(f"Workshops: {len(workshops)}")
+        home = ensure_home_page()
+        report.extend(ensure_pages(home, coaches, workshops))
+    report.append(f"Wagtail admin: /admin/  user: {DEMO_ADMIN_USERNAME}  password: {DEMO_ADMIN_PASSWORD}")
+    return report
+
+
+def ensure_admin() -> str:
+    User = get_user_model()
+    if User.objects.filter(username=DEMO_ADMIN_USERNAME).exists():
+        return f"Admin user '{DEMO_ADMIN_USERNAME}' already exists"
+    User.objects.create_superuser(DEMO_ADMIN_USERNAME, "owner@example.com", DEMO_ADMIN_PASSWORD)
+    return f"Created admin user '{DEMO_ADMIN_USERNAME}'"
+
+
+def ensure_coach(spec: dict) -> Coach:
+    coach, _ = Coach.objects.get_or_create(slug=spec["slug"], defaults=spec)
+    return coach
+
+
+def ensure_availability(coach: Coach) -> int:
+    """Mon–Fri 09:00–12:00 and 13:00–17:00 in the coach's zone for the next weeks."""
+    today = timezone.now().astimezone(coach.zone).date()
+    spans = expand_weekly_pattern(
+        zone=coach.zone,
+        weekdays=range(5),
+        time_ranges=[(time(9), time(12)), (time(13), time(17))],
+        start_date=today,
+        end_date=today + timedelta(weeks=AVAILABILITY_WEEKS),
+    )
+    existing = set(
+        AvailabilityBlock.objects.filter(coach=coach, start_at__gte=spans[0][0] if spans else timezone.now())
+        .values_list("start_at", "end_at")
+    )
+    new_blocks = [
+        AvailabilityBlock(coach=coach, start_at=start, end_at=end) for start, end in spans if (start, end) not in existing
+    ]
+    AvailabilityBlock.objects.bulk_create(new_blocks)
+    return len(new_blocks)
+
+
+def _next_weekday(start: date, weekday: int, weeks_ahead: int) -> date:
+    days = (weekday - start.weekday()) % 7
+    return start + timedelta(days=days + 7 * weeks_ahead)
+
+
+def ensure_workshops(coaches: dict[str, Coach]) -> list[Workshop]:
+    today = timezone.now().date()
+    specs = [
+        {
+            "slug": "career-clarity-lab",
+            "title": "Career Clarity Lab",
+            "host": coaches["amara-okafor"],
+            "summary": "A free evening workshop: map your strengths and leave with three concrete next steps.",
+            "day": _next_weekday(today, 2, 1),  # Wednesday, next week
+            "start": time(18, 0),
+            "hours": 2,
+            "capacity": 20,
+            "price_amount": 0,
+            "currency": "GBP",
+            "online_url": "https://meet.example.com/career-clarity",
+        },
+        {
+            "slug": "leading-through-change",
+            "title": "Leading Through Change",
+            "host": coaches["daniel-reyes"],
+            "summary": "A half-day workshop for managers steering a team through a reorganisation.",
+            "day": _next_weekday(today, 3, 2),  # Thursday, in two weeks
+            "start": time(13, 0),
+            "hours": 3,
+            "capacity": 12,
+            "price_amount": 4500,
+            "currency": "GBP",
+            "location": "The Studio, 12 Market Street, London",
+        },
+        {
+            "slug": "deep-work-sprint",
+            "title": "Deep Work Sprint",
+            "host": coaches["yuki-tanaka"],
+            "summary": "Ninety minutes of guided focus practice. Almost full — grab a seat.",
+            "day": _next_weekday(today, 5, 1),  # Saturday, next week
+            "start": time(10, 0),
+            "hours": 1.5,
+            "capacity": 8,
+            "price_amount": 0,
+            "currency": "GBP",
+            "online_url": "https://meet.example.com/deep-work",
+        },
+    ]
+    workshops = []
+    for spec in specs:
+        host = spec["host"]
+        start_at = local_to_utc(spec["day"], spec["start"], host.zone)
+        defaults = {
+            "title": spec["title"],
+            "host": host,
+            "summary": spec["summary"],
+            "start_at": start_at,
+            "end_at": start_at + timedelta(hours=spec["hours"]),
+            "capacity": spec["capacity"],
+            "price_amount": spec["price_amount"],
+            "currency": spec["currency"],
+            "location": spec.get("location", ""),
+            "online_url": spec.get("online_url", ""),
+        }
+        workshop, created = Workshop.objects.get_or_create(slug=spec["slug"], defaults=defaults)
+        workshops.append(workshop)
+    _fill_nearly_full(workshops[2], seats_taken=7)
+    return workshops
+
+
+def _fill_nearly_full(workshop: Workshop, *, seats_taken: int) -> None:
+    existing = Booking.objects.filter(workshop=workshop, guest_email__endswith="@demo.invalid").count()
+    Booking.objects.bulk_create(
+        [
+            Booking(
+                workshop=workshop,
+                start_at=workshop.start_at,
+                end_at=workshop.end_at,
+                seats=1,
+                status=Booking.Status.CONFIRMED,
+                guest_name=f"Demo guest {n + 1}",
+                guest_email=f"guest{n + 1}@demo.invalid",
+                guest_timezone=workshop.host.timezone,
+                currency=workshop.currency,
+                confirmed_at=timezone.now(),
+            )
+            for n in range(existing, seats_taken)
+        ]
+    )
+
+
+def ensure_home_page() -> HomePage:
+    home = HomePage.objects.first()
+    if home is None:
+        # Wagtail's migration creates the tree root; a flushed database (e.g. after a transactional
+        # test) has none, so make one rather than fail.
+        root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
+        # Wagtail's migration leaves a placeholder "Welcome" page; our HomePage replaces it.
+        placeholder = Page.objects.filter(depth=2, slug="home").exclude(
+            content_type__app_label="pages"
+        ).first()
+        slug = "home"
+        if placeholder is not None:
+            placeholder.slug = "wagtail-welcome"
+            placeholder.save()
+        home = HomePage(
+            title="Coaching that moves you forward",
+            slug=slug,
+            intro="Book a 1-on-1 session with one of our coaches, or a seat in a small-group workshop.",
+        )
+        root.add_child(instance=home)
+        home.save_revision().publish()
+        if placeholder is not None:
+            Site.objects.filter(root_page=placeholder).update(root_page=home)
+            placeholder.delete()
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is None:
+        Site.objects.create(hostname="localhost", port=80, root_page=home, is_default_site=True, site_name="Northstar Coaching")
+    elif site.root_page_id != home.pk:
+        site.root_page = home
+        site.save()
+    return home
+
+
+def ensure_pages(home: HomePage, coaches: dict, workshops: list) -> list[str]:
+    report = []
+    if not StandardPage.objects.filter(slug="about").exists():
+        about = StandardPage(
+            title="About us",
+            slug="about",
+            show_in_menus=True,
+            intro="A small team of coaches who believe good coaching should be easy to book.",
+        )
+        home.add_child(instance=about)
+        about.save_revision().publish()
+        report.append("Created page: About us")
+    report.extend(ensure_booking_pages(home, coaches, workshops))
+    return report
+
+
+def _publish_child(parent, page) -> None:
+    parent.add_child(instance=page)
+    page.save_revision().publish()
+
+
+def ensure_booking_pages(home: HomePage, coaches: dict, workshops: list) -> list[str]:
+    """Coach index + one CoachPage per coach, workshop index + one WorkshopPage per workshop, and a
+    booking calendar on the home page. Each is created only when missing."""
+    report = []
+    coach_index = CoachIndexPage.objects.first()
+    if coach_index is None:
+        coach_index = CoachIndexPage(
+            title="Coaches", slug="coaches", show_in_menus=True, intro="Pick a coach and book a time that suits you."
+        )
+        _publish_child(home, coach_index)
+        report.append("Created page: Coaches")
+    for coach in coaches.values():
+        if not CoachPage.objects.filter(coach=coach).exists():
+            _publish_child(coach_index, CoachPage(title=coach.name, slug=coach.slug, coach=coach))
+            report.append(f"Created coach page: {coach.name}")
+    workshop_index = WorkshopIndexPage.objects.first()
+    if workshop_index is None:
+        workshop_index = WorkshopIndexPage(
+            title="Workshops",
+            slug="workshops",
+            show_in_menus=True,
+            intro="Small-group workshops, online and in person.",
+        )
+        _publish_child(home, workshop_index)
+        report.append("Created page: Workshops")
+    for workshop in workshops:
+        if not WorkshopPage.objects.filter(workshop=workshop).exists():
+            _publish_child(workshop_index, WorkshopPage(title=workshop.title, slug=workshop.slug, workshop=workshop))
+            report.append(f"Created workshop page: {workshop.title}")
+    if not any(block.block_type == "booking_calendar" for block in home.body):
+        first_coach = next(iter(coaches.values()))
+        home.body.append(
+            (
+                "booking_calendar",
+                {"heading": f"Book a free session with {first_coach.name}", "show": "coach", "coach": first_coach},
+            )
+        )
+        home.save_revision().publish()
+        report.append("Added a booking calendar to the home page")
+    return report
