@@ -31,7 +31,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(PY) -m coaching.bench
+	$(PY) -m tools.bench
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -60,4 +60,4 @@ clean:
 
 ## Load test against gunicorn + PostgreSQL on loopback (needs PostgreSQL and Redis running).
 loadtest: install
-	$(PY) -m coaching.loadtest $(LOADTEST_ARGS)
+	$(PY) -m tools.loadtest $(LOADTEST_ARGS)

@@ -52,7 +52,9 @@ def guest_may_cancel(booking: Booking, *, now: datetime | None = None, policy: B
     return not guest_cancel_refusal(booking, now=now, policy=policy)
 
 
-def guest_reschedule_refusal(booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None) -> str:
+def guest_reschedule_refusal(
+    booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None
+) -> str:
     """Why a guest may not move this booking now ('' when they may)."""
     policy = policy or get_policy()
     now = now or timezone.now()

@@ -7,14 +7,16 @@ so the services stay below the entry points that call them.
 from celery import shared_task
 from django.utils import timezone
 
+from coaching import services
+from coaching.models import Booking, Coach, Notification
+from coaching.services import delivery, google_sync
+
 # --- Notifications (emails with .ics invites; see coaching/services/outbox.py) --------------------
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def deliver_notification(self, notification_id: int) -> str:
     """Send one outbox row; on an SMTP failure retry when the row's backoff says so."""
-    from coaching.models import Notification
-    from coaching.services import delivery
 
     outcome = delivery.deliver_notification(notification_id)
     if outcome == "retry" and not self.request.is_eager:
@@ -28,7 +30,6 @@ def deliver_notification(self, notification_id: int) -> str:
 @shared_task(ignore_result=True)
 def deliver_pending_notifications() -> dict:
     """Beat, every minute: send every owed message that is due (covers broker outages and crashes)."""
-    from coaching.services import delivery
 
     return delivery.deliver_pending()
 
@@ -36,7 +37,6 @@ def deliver_pending_notifications() -> dict:
 @shared_task(ignore_result=True)
 def send_due_reminders() -> int:
     """Beat: owe (once per booking start) and send the reminders of sessions starting soon."""
-    from coaching.services import delivery
 
     return delivery.send_due_reminders()
 
@@ -52,7 +52,6 @@ def google_retry_delay(retries: int) -> int:
 
 
 def _google_retry_or_record(task, *, coach, exc) -> str:
-    from coaching.services import google_sync
 
     if task.request.retries >= task.max_retries:
         google_sync.record_sync_error(coach=coach, error=f"Gave up after {task.request.retries + 1} attempts: {exc}")
@@ -61,18 +60,15 @@ def _google_retry_or_record(task, *, coach, exc) -> str:
 
 
 def _run_google_booking_task(task, booking_id: int, action) -> str:
-    from coaching.integrations import google
-    from coaching.models import Booking
-    from coaching.services import google_sync
 
     booking = Booking.objects.select_related("coach").filter(pk=booking_id).first()
     if booking is None or booking.coach is None:
         return "skipped"
     try:
         return action(booking=booking)
-    except (google.TransientError, google.AuthRefreshNeeded) as exc:
+    except (google_sync.TransientError, google_sync.AuthRefreshNeeded) as exc:
         return _google_retry_or_record(task, coach=booking.coach, exc=exc)
-    except google.GoogleError as exc:
+    except google_sync.GoogleError as exc:
         # Refused for good (no write access to the calendar, bad request): tell the owner via the admin.
         google_sync.record_sync_error(coach=booking.coach, error=str(exc))
         return "failed"
@@ -81,7 +77,6 @@ def _run_google_booking_task(task, booking_id: int, action) -> str:
 @shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
 def push_booking_event_task(self, booking_id: int) -> str:
     """Insert a confirmed booking into the coach's Google Calendar (idempotent: deterministic event id)."""
-    from coaching.services import google_sync
 
     return _run_google_booking_task(self, booking_id, google_sync.push_booking_event)
 
@@ -89,7 +84,6 @@ def push_booking_event_task(self, booking_id: int) -> str:
 @shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
 def patch_booking_event_task(self, booking_id: int) -> str:
     """Move the coach's event to the booking's new time (a deleted event counts as done)."""
-    from coaching.services import google_sync
 
     return _run_google_booking_task(self, booking_id, google_sync.patch_booking_event)
 
@@ -97,7 +91,6 @@ def patch_booking_event_task(self, booking_id: int) -> str:
 @shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
 def delete_booking_event_task(self, booking_id: int) -> str:
     """Remove a cancelled booking's event (already deleted counts as done)."""
-    from coaching.services import google_sync
 
     return _run_google_booking_task(self, booking_id, google_sync.delete_booking_event)
 
@@ -105,29 +98,24 @@ def delete_booking_event_task(self, booking_id: int) -> str:
 @shared_task(bind=True, max_retries=2, ignore_result=True)
 def pull_coach_busy_times(self, coach_id: int) -> int | None:
     """Refresh one coach's busy slots from Google (the next beat run retries anyway, so few retries)."""
-    from coaching.integrations import google
-    from coaching.models import Coach
-    from coaching.services import google_sync
 
     coach = Coach.objects.filter(pk=coach_id).first()
     if coach is None:
         return None
     try:
         return google_sync.pull_busy_times(coach=coach)
-    except (google.TransientError, google.AuthRefreshNeeded) as exc:
+    except (google_sync.TransientError, google_sync.AuthRefreshNeeded) as exc:
         _google_retry_or_record(self, coach=coach, exc=exc)
         return None
-    except google.GoogleError:
+    except google_sync.GoogleError:
         return None  # recorded on the coach by the service
 
 
 @shared_task(ignore_result=True)
 def pull_all_busy_times() -> int:
     """Beat, every 15 minutes: one pull task per coach with a working Google connection."""
-    from coaching.integrations import google
-    from coaching.models import Coach
 
-    if not google.is_configured():
+    if not google_sync.is_configured():
         return 0
     coach_ids = list(
         Coach.objects.filter(is_active=True, google_status=Coach.GoogleStatus.CONNECTED)
@@ -145,6 +133,5 @@ def pull_all_busy_times() -> int:
 @shared_task(ignore_result=True)
 def expire_holds_task() -> int:
     """Beat, every minute: release unpaid holds past their time and expire their Stripe checkouts."""
-    from coaching import services
 
     return services.expire_holds()

@@ -31,7 +31,9 @@ def local_day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, date
 def month_bounds(year: int, month: int, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
     """[start, end) of a calendar month as seen in `zone`, in UTC."""
     next_year, next_month = following_month(year, month)
-    return local_to_utc(date(year, month, 1), time(0), zone), local_to_utc(date(next_year, next_month, 1), time(0), zone)
+    return local_to_utc(date(year, month, 1), time(0), zone), local_to_utc(
+        date(next_year, next_month, 1), time(0), zone
+    )
 
 
 def previous_month(year: int, month: int) -> tuple[int, int]:

@@ -46,8 +46,13 @@ def spread(day: datetime, count: int, minutes: float) -> list[tuple[datetime, da
 
 def build_month(slug: str, scale: int) -> Coach:
     coach = Coach.objects.create(
-        name=f"Bench {slug}", slug=slug, email=f"{slug}@example.com", timezone="Europe/London",
-        session_minutes=30, min_notice_minutes=0, horizon_days=400,
+        name=f"Bench {slug}",
+        slug=slug,
+        email=f"{slug}@example.com",
+        timezone="Europe/London",
+        session_minutes=30,
+        min_notice_minutes=0,
+        horizon_days=400,
     )
     blocks, bookings, busy = [], [], []
     workshops = []
@@ -59,20 +64,34 @@ def build_month(slug: str, scale: int) -> Coach:
         block_len = timedelta(minutes=8 * 60 / scale)
         for i in range(scale):
             start = day + timedelta(hours=9) + i * block_len
-            blocks.append(AvailabilityBlock(coach=coach, start_at=start, end_at=start + block_len - timedelta(minutes=1)))
+            blocks.append(
+                AvailabilityBlock(coach=coach, start_at=start, end_at=start + block_len - timedelta(minutes=1))
+            )
         for start, end in spread(day, per_day_bookings, 15):
-            bookings.append(Booking(
-                coach=coach, start_at=start, end_at=end, guest_name="Bench", guest_email="bench@example.com",
-                status=Booking.Status.CONFIRMED,
-            ))
+            bookings.append(
+                Booking(
+                    coach=coach,
+                    start_at=start,
+                    end_at=end,
+                    guest_name="Bench",
+                    guest_email="bench@example.com",
+                    status=Booking.Status.CONFIRMED,
+                )
+            )
         for start, end in spread(day + timedelta(minutes=7), per_day_busy, 5):
             busy.append(CoachBusySlot(coach=coach, start_at=start, end_at=end))
     for i in range(10 * scale):
         start = datetime(YEAR, MONTH, 1, tzinfo=UTC) + timedelta(hours=i * (DAYS * 24 / (10 * scale)) + 3.3)
-        workshops.append(Workshop(
-            title=f"W{i}", slug=f"{slug}-w{i}", host=coach, start_at=start, end_at=start + timedelta(minutes=10),
-            capacity=10,
-        ))
+        workshops.append(
+            Workshop(
+                title=f"W{i}",
+                slug=f"{slug}-w{i}",
+                host=coach,
+                start_at=start,
+                end_at=start + timedelta(minutes=10),
+                capacity=10,
+            )
+        )
     AvailabilityBlock.objects.bulk_create(blocks, batch_size=2000)
     Booking.objects.bulk_create(bookings[: 1000 * scale], batch_size=2000)
     CoachBusySlot.objects.bulk_create(busy[: 500 * scale], batch_size=2000)
@@ -113,14 +132,24 @@ def bench_bookings() -> None:
     coaches = []
     for n in range(5):
         coach = Coach.objects.create(
-            name=f"Race {n}", slug=f"race-{n}", email=f"race{n}@example.com", timezone="UTC",
-            session_minutes=30, min_notice_minutes=0, horizon_days=400,
+            name=f"Race {n}",
+            slug=f"race-{n}",
+            email=f"race{n}@example.com",
+            timezone="UTC",
+            session_minutes=30,
+            min_notice_minutes=0,
+            horizon_days=400,
         )
         AvailabilityBlock.objects.create(
             coach=coach, start_at=datetime(YEAR, MONTH, 1, tzinfo=UTC), end_at=datetime(YEAR, MONTH, 31, tzinfo=UTC)
         )
         coaches.append(coach)
-    slots = {c.pk: free_slots(coach=c, start=datetime(YEAR, MONTH, 1, tzinfo=UTC), end=datetime(YEAR, MONTH, 31, tzinfo=UTC), now=NOW) for c in coaches}
+    slots = {
+        c.pk: free_slots(
+            coach=c, start=datetime(YEAR, MONTH, 1, tzinfo=UTC), end=datetime(YEAR, MONTH, 31, tzinfo=UTC), now=NOW
+        )
+        for c in coaches
+    }
 
     sequential = slots[coaches[0].pk][:50]
     guest = Guest(name="Bench", email="bench@example.com", timezone="UTC")
@@ -134,7 +163,9 @@ def bench_bookings() -> None:
     # 20 clients, each booking its own stream of slots across 4 coaches (so some contend on a coach lock).
     clients = 20
     per_client = 10
-    work = [(coaches[1 + n % 4], slots[coaches[1 + n % 4].pk][n // 4 :: clients // 4][:per_client]) for n in range(clients)]
+    work = [
+        (coaches[1 + n % 4], slots[coaches[1 + n % 4].pk][n // 4 :: clients // 4][:per_client]) for n in range(clients)
+    ]
     barrier = threading.Barrier(clients)
     made = []
 

@@ -40,7 +40,7 @@ PG = "postgres://postgres@127.0.0.1:5432"
 COACHES = ["amara-okafor", "yuki-tanaka", "daniel-reyes"]
 FREE_WORKSHOP = "career-clarity-lab"
 SLOT_RE = re.compile(r'data-start="([0-9TZ:\-]+)"')
-DAY_RE = re.compile(r'/book/coach/[a-z\-]+/day/(\d{4}-\d{2}-\d{2})/')
+DAY_RE = re.compile(r"/book/coach/[a-z\-]+/day/(\d{4}-\d{2}-\d{2})/")
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -73,7 +73,9 @@ class Guest:
         self.stats = stats
         self.deadline = deadline
         self.conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
-        self.cookies: dict[str, str] = {"USER_TIMEZONE": random.choice(["Europe/London", "Asia/Tokyo", "America/New_York"])}
+        self.cookies: dict[str, str] = {
+            "USER_TIMEZONE": random.choice(["Europe/London", "Asia/Tokyo", "America/New_York"])
+        }
 
     def request(self, kind: str, method: str, path: str, body: dict | None = None, htmx: bool = False):
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
@@ -113,7 +115,9 @@ class Guest:
     def book_session(self, today: date) -> None:
         slug = random.choice(COACHES[:2])  # the free and the cheaper paid coach
         month = today + timedelta(days=random.choice([0, 31]))
-        status, page = self.request("calendar", "GET", f"/book/coach/{slug}/?month={month:%Y-%m}", htmx=random.random() < 0.5)
+        status, page = self.request(
+            "calendar", "GET", f"/book/coach/{slug}/?month={month:%Y-%m}", htmx=random.random() < 0.5
+        )
         days = sorted(set(DAY_RE.findall(page or "")))
         if status != 200 or not days:
             return
@@ -128,7 +132,9 @@ class Guest:
         if status != 200:
             return
         n = random.randrange(10**9)
-        self.request("book", "POST", slot_path, body={"name": f"Load guest {n}", "email": f"load{n}@example.com"}, htmx=True)
+        self.request(
+            "book", "POST", slot_path, body={"name": f"Load guest {n}", "email": f"load{n}@example.com"}, htmx=True
+        )
 
     def book_workshop_seat(self) -> None:
         path = f"/book/workshop/{FREE_WORKSHOP}/"
@@ -136,7 +142,13 @@ class Guest:
         if status != 200:
             return
         n = random.randrange(10**9)
-        self.request("book_seat", "POST", path, body={"seats": "1", "name": f"Load guest {n}", "email": f"load{n}@example.com"}, htmx=True)
+        self.request(
+            "book_seat",
+            "POST",
+            path,
+            body={"seats": "1", "name": f"Load guest {n}", "email": f"load{n}@example.com"},
+            htmx=True,
+        )
 
 
 class Stats:
@@ -297,10 +309,25 @@ def main() -> int:
         if proxy is not None:
             env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{PORT + 1}/{database}"
         server = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{HOST}:{PORT}",
-             "--workers", str(args.workers), "--timeout", "30", "--log-level", "warning"],
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"{HOST}:{PORT}",
+                "--workers",
+                str(args.workers),
+                "--timeout",
+                "30",
+                "--log-level",
+                "warning",
+            ],
             # The server's log goes to a file: an unread pipe fills up and would block the workers.
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=server_log,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=server_log,
         )
         wait_until_up()
         stats = Stats()

@@ -23,7 +23,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from coaching.integrations import google
 from coaching.models import Coach
 from coaching.schedule.diagnosis import explain_day
 from coaching.services import google_sync
@@ -58,7 +57,7 @@ def index(request):
     return TemplateResponse(
         request,
         "coaching/google/index.html",
-        {"coaches": coaches, "configured": google.is_configured(), "redirect_uri": redirect_uri()},
+        {"coaches": coaches, "configured": google_sync.is_configured(), "redirect_uri": redirect_uri()},
     )
 
 
@@ -77,7 +76,7 @@ def coach_detail(request, pk: int):
     if google_sync.is_connected(coach):
         try:
             calendars = google_sync.list_coach_calendars(coach=coach)
-        except google.GoogleError as exc:
+        except google_sync.GoogleError as exc:
             calendars_error = str(exc)
         coach.refresh_from_db()
     return TemplateResponse(
@@ -85,7 +84,7 @@ def coach_detail(request, pk: int):
         "coaching/google/coach.html",
         {
             "coach": coach,
-            "configured": google.is_configured(),
+            "configured": google_sync.is_configured(),
             "connected": google_sync.is_connected(coach),
             "calendars": calendars,
             "calendars_error": calendars_error,
@@ -99,12 +98,12 @@ def coach_detail(request, pk: int):
 
 def connect(request, pk: int):
     coach = _coach_for(request, pk)
-    if not google.is_configured():
+    if not google_sync.is_configured():
         messages.error(request, "Google Calendar is not configured: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET.")
         return redirect("coaching_google:coach", pk=coach.pk)
     nonce = secrets.token_urlsafe(24)
     state = signing.dumps({"coach": coach.pk, "nonce": nonce}, salt=STATE_SALT)
-    url, code_verifier = google.authorization_url(redirect_uri=redirect_uri(), state=state)
+    url, code_verifier = google_sync.start_connection(redirect_uri=redirect_uri(), state=state)
     request.session[SESSION_KEY] = {"coach": coach.pk, "nonce": nonce, "code_verifier": code_verifier}
     return redirect(url)
 
@@ -127,16 +126,16 @@ def callback(request):
         messages.error(request, f"Google did not grant access ({request.GET.get('error', 'no code')}).")
         return redirect("coaching_google:coach", pk=coach.pk)
     try:
-        credentials_info = google.exchange_code(
+        credentials_info = google_sync.finish_connection(
             code=request.GET["code"], redirect_uri=redirect_uri(), code_verifier=pending.get("code_verifier", "")
         )
-    except google.GoogleError as exc:
+    except google_sync.GoogleError as exc:
         messages.error(request, str(exc))
         return redirect("coaching_google:coach", pk=coach.pk)
     coach = google_sync.connect_coach(coach=coach, credentials_info=credentials_info)
     try:
         calendars = google_sync.list_coach_calendars(coach=coach)
-    except google.GoogleError:
+    except google_sync.GoogleError:
         calendars = []
     primary = next((calendar.id for calendar in calendars if calendar.primary), "")
     if primary:
@@ -168,7 +167,7 @@ def sync_now(request, pk: int):
 def _pull_now(request, coach: Coach) -> None:
     try:
         count = google_sync.pull_busy_times(coach=coach)
-    except google.GoogleError as exc:
+    except google_sync.GoogleError as exc:
         messages.error(request, f"Sync failed: {exc}")
         return
     if count is None:

@@ -56,11 +56,19 @@ class Booking(models.Model):
 
     reference = models.CharField(max_length=16, unique=True, default=new_booking_reference, editable=False)
     coach = models.ForeignKey(
-        Coach, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings",
+        Coach,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bookings",
         help_text="Set for 1-on-1 sessions.",
     )
     workshop = models.ForeignKey(
-        Workshop, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings",
+        Workshop,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bookings",
         help_text="Set for workshop seats.",
     )
     start_at = models.DateTimeField()
@@ -105,13 +113,13 @@ class Booking(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(end_at__gt=F("start_at")), name="booking_ends_after_start"),
             models.CheckConstraint(
-                condition=(Q(coach__isnull=False, workshop__isnull=True) | Q(coach__isnull=True, workshop__isnull=False)),
+                condition=(
+                    Q(coach__isnull=False, workshop__isnull=True) | Q(coach__isnull=True, workshop__isnull=False)
+                ),
                 name="booking_coach_xor_workshop",
             ),
             models.CheckConstraint(condition=Q(seats__gte=1), name="booking_seats_min"),
-            models.CheckConstraint(
-                condition=Q(coach__isnull=True) | Q(seats=1), name="booking_one_on_one_single_seat"
-            ),
+            models.CheckConstraint(condition=Q(coach__isnull=True) | Q(seats=1), name="booking_one_on_one_single_seat"),
             models.CheckConstraint(
                 condition=Q(amount_refunded__lte=F("amount_paid")), name="booking_refund_not_above_paid"
             ),

@@ -25,9 +25,7 @@ class Coach(index.Indexed, models.Model):
     email = models.EmailField(help_text="Booking notifications for this coach go here.")
     headline = models.CharField(max_length=200, blank=True)
     bio = models.TextField(blank=True)
-    photo = models.ForeignKey(
-        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    photo = models.ForeignKey("wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     timezone = models.CharField(
         max_length=64,
         default="Europe/London",

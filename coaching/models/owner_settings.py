@@ -36,11 +36,17 @@ class BookingPolicy(BaseSiteSetting):
 
     panels = [
         MultiFieldPanel(
-            [FieldPanel("cancellation_cutoff_hours"), FieldPanel("refund_rule"), FieldPanel("allow_cancel_after_cutoff")],
+            [
+                FieldPanel("cancellation_cutoff_hours"),
+                FieldPanel("refund_rule"),
+                FieldPanel("allow_cancel_after_cutoff"),
+            ],
             heading="Cancellations and refunds",
         ),
         MultiFieldPanel([FieldPanel("reschedule_cutoff_hours"), FieldPanel("max_reschedules")], heading="Rescheduling"),
-        MultiFieldPanel([FieldPanel("reminder_hours"), FieldPanel("link_lifetime_days_after_end")], heading="Emails and links"),
+        MultiFieldPanel(
+            [FieldPanel("reminder_hours"), FieldPanel("link_lifetime_days_after_end")], heading="Emails and links"
+        ),
     ]
 
     class Meta:

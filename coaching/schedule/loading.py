@@ -81,9 +81,7 @@ def fetch_spans(queryset: QuerySet) -> list[Interval]:
     interval sweep, so the rows come back as ISO text and are parsed in C.
     """
     parse = datetime.fromisoformat
-    rows = queryset.order_by("start_at").annotate(
-        start_text=_UtcIsoText("start_at"), end_text=_UtcIsoText("end_at")
-    )
+    rows = queryset.order_by("start_at").annotate(start_text=_UtcIsoText("start_at"), end_text=_UtcIsoText("end_at"))
     return [(parse(start), parse(end)) for start, end in rows.values_list("start_text", "end_text")]
 
 

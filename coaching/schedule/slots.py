@@ -71,7 +71,9 @@ def validate_slot(*, coach: Coach, start_at: datetime, now: datetime, exclude_bo
     buffer = timedelta(minutes=coach.buffer_minutes)
     # The same grid as candidate_starts (steps of length + buffer from each merged block's start),
     # checked arithmetically instead of listing a long block's every slot.
-    block = next((b for b in merge_intervals(intervals.availability) if b[0] <= start_at and wanted.end_at <= b[1]), None)
+    block = next(
+        (b for b in merge_intervals(intervals.availability) if b[0] <= start_at and wanted.end_at <= b[1]), None
+    )
     if block is None or (start_at - block[0]) % (length + buffer):
         raise OutsideAvailability()
     if any(start < wanted.end_at and wanted.start_at < end for start, end in intervals.blockers(buffer)):

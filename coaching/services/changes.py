@@ -67,7 +67,9 @@ def cancel_booking(
         expire_checkout_quietly(locked)
     if refund_amount:
         try:
-            payment.refund(booking=locked, amount=refund_amount, actor=actor, user=user, reason=reason or "Cancellation")
+            payment.refund(
+                booking=locked, amount=refund_amount, actor=actor, user=user, reason=reason or "Cancellation"
+            )
         except Exception as exc:
             logger.exception("Refund failed for %s", locked.reference)
             with transaction.atomic():

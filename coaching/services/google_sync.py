@@ -44,7 +44,24 @@ PULL_MARGIN = timedelta(days=1)
 DEFAULT_CALENDAR = "primary"
 
 
+# What the screens and tasks need of the integration, so that only the services import it.
+GoogleError = google.GoogleError
+TransientError = google.TransientError
+AuthRefreshNeeded = google.AuthRefreshNeeded
+is_configured = google.is_configured
+
+
 # --- connection state ------------------------------------------------------------------------------
+
+
+def start_connection(*, redirect_uri: str, state: str) -> tuple[str, str]:
+    """Google's consent URL for the owner's browser, and the PKCE verifier to keep in the session."""
+    return google.authorization_url(redirect_uri=redirect_uri, state=state)
+
+
+def finish_connection(*, code: str, redirect_uri: str, code_verifier: str) -> dict:
+    """Trade the code Google sent back for credentials. Raises GoogleError when Google refuses."""
+    return google.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
 
 
 def is_connected(coach: Coach) -> bool:

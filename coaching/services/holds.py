@@ -133,7 +133,12 @@ def confirm_paid_booking(
         fields = ["is_paid", "amount_paid", "stripe_payment_intent_id", "updated_at"]
         if first_payment:
             log_booking(
-                locked, LogAction.PAID, actor=actor, message="Payment received.", amount=amount_paid, currency=locked.currency
+                locked,
+                LogAction.PAID,
+                actor=actor,
+                message="Payment received.",
+                amount=amount_paid,
+                currency=locked.currency,
             )
 
         if locked.status == Booking.Status.PENDING_PAYMENT:

@@ -20,6 +20,9 @@ from .log import log_booking
 
 logger = logging.getLogger(__name__)
 
+# Raised by receive_delivery for a delivery that is unsigned, forged, stale or malformed.
+InvalidWebhook = stripe_api.InvalidWebhook
+
 
 SESSION_EVENTS = {
     "checkout.session.completed",
@@ -104,7 +107,9 @@ def _handle_session_event(event_type: str, session: dict) -> str:
         # Never let a stale session release a hold that belongs to another checkout.
         return "ignored"
     if event_type == "checkout.session.async_payment_failed":
-        released = release_hold(booking=booking, actor=Actor.WEBHOOK, reason="The payment failed.", change=Change.PAYMENT_FAILED)
+        released = release_hold(
+            booking=booking, actor=Actor.WEBHOOK, reason="The payment failed.", change=Change.PAYMENT_FAILED
+        )
         return "released" if released else "ignored"
     released = release_hold(booking=booking, actor=Actor.WEBHOOK, reason="The checkout expired unpaid.")
     return "released" if released else "ignored"

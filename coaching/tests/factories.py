@@ -31,7 +31,9 @@ class WorkshopFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Workshop {n}")
     slug = factory.Sequence(lambda n: f"workshop-{n}")
     host = factory.SubFactory(CoachFactory)
-    start_at = factory.LazyFunction(lambda: (timezone.now() + timedelta(days=7)).replace(minute=0, second=0, microsecond=0))
+    start_at = factory.LazyFunction(
+        lambda: (timezone.now() + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+    )
     end_at = factory.LazyAttribute(lambda o: o.start_at + timedelta(hours=2))
     capacity = 10
     price_amount = 0

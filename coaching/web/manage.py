@@ -378,5 +378,3 @@ def lost_link(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             record_manage_link(booking)
     return render(request, LOST_LINK_PAGE, {"form": LostLinkForm(), "sent_message": LOST_LINK_ANSWER})
-
-

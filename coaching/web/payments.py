@@ -4,10 +4,7 @@ checkout that stands in for Stripe Checkout when no STRIPE_SECRET_KEY is set.
 These views only parse, call the payment service and render; the webhook alone confirms.
 """
 
-import json
 import logging
-import secrets
-import time
 import zoneinfo
 
 from django.conf import settings
@@ -16,11 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from coaching.integrations import stripe as stripe_api
 from coaching.models import Booking
 from coaching.services import payment
 from coaching.services.holds import abandon_checkout
-from coaching.services.stripe_events import receive_delivery
+from coaching.services.local_checkout import deliver_test_payment, test_checkout_enabled
 from coaching.wallclock import format_in_zone
 
 logger = logging.getLogger(__name__)
@@ -97,7 +93,7 @@ def checkout_cancel(request):
 
 def _test_checkout_booking(session_id: str) -> Booking:
     # With real keys this page must not exist at all.
-    if not stripe_api.test_checkout_enabled() or not payment.is_local_session(session_id):
+    if not test_checkout_enabled() or not payment.is_local_session(session_id):
         raise Http404("No test checkout here.")
     return get_object_or_404(_booking_query(), stripe_checkout_session_id=session_id)
 
@@ -124,46 +120,3 @@ def test_checkout(request, session_id: str):
         **_when(booking),
     }
     return render(request, "coaching/payments/test_checkout.html", context, status=409 if error else 200)
-
-
-def test_payment_event(booking: Booking) -> dict:
-    """The checkout.session.completed event Stripe would send for this booking, fully paid."""
-    token = secrets.token_hex(12)
-    return {
-        "id": f"evt_test_local_{token}",
-        "object": "event",
-        "type": "checkout.session.completed",
-        "created": int(time.time()),
-        "livemode": False,
-        "data": {
-            "object": {
-                "id": booking.stripe_checkout_session_id,
-                "object": "checkout.session",
-                "client_reference_id": booking.reference,
-                "metadata": {"booking_reference": booking.reference},
-                "customer_email": booking.guest_email,
-                "amount_total": booking.amount_due,
-                "currency": booking.currency.lower(),
-                "mode": "payment",
-                "status": "complete",
-                "payment_status": "paid",
-                "payment_intent": f"{payment.LOCAL_PAYMENT_INTENT_PREFIX}{token}",
-            }
-        },
-    }
-
-
-def deliver_test_payment(booking: Booking) -> bool:
-    """Sign the event with STRIPE_WEBHOOK_SECRET (Stripe's scheme) and hand it to the webhook's own
-    receiver in-process (so it works under runserver's single thread as well as in tests): the
-    signature is verified exactly as for a delivery from Stripe. True when it was accepted."""
-    payload = json.dumps(test_payment_event(booking))
-    header = stripe_api.signature_header(payload=payload, secret=settings.STRIPE_WEBHOOK_SECRET)
-    try:
-        receive_delivery(payload=payload, signature=header)
-    except stripe_api.InvalidWebhook:
-        return False
-    except Exception:  # handling failed (the webhook would answer 500): the guest may try again
-        logger.exception("Test payment for %s failed", booking.reference)
-        return False
-    return True

@@ -11,8 +11,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from coaching.integrations import stripe as stripe_api
-from coaching.services.stripe_events import receive_delivery
+from coaching.services.stripe_events import InvalidWebhook, receive_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +21,7 @@ logger = logging.getLogger(__name__)
 def stripe_webhook(request):
     try:
         outcome = receive_delivery(payload=request.body, signature=request.headers.get("Stripe-Signature"))
-    except stripe_api.InvalidWebhook as exc:
+    except InvalidWebhook as exc:
         logger.warning("Rejected Stripe webhook: %s", exc)
         return HttpResponse("Invalid webhook.", status=400, content_type="text/plain")
     except Exception:

@@ -58,7 +58,9 @@ def set_timezone(request: HttpRequest) -> HttpResponse:
     form = TimezoneForm(request.POST)
     zone_name = form.cleaned_data["timezone"] if form.is_valid() else timezone.get_default_timezone_name()
     next_url = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = "/"
     response = HttpResponseRedirect(next_url, status=303)
     response.set_cookie(TIMEZONE_COOKIE, zone_name, max_age=COOKIE_MAX_AGE, samesite="Lax")

@@ -9,7 +9,12 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import INSECURE_SECRET_KEY, SECRET_KEY, env_bool, env_int
 
-if not SECRET_KEY or SECRET_KEY == INSECURE_SECRET_KEY or SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 32:
+if (
+    not SECRET_KEY
+    or SECRET_KEY == INSECURE_SECRET_KEY
+    or SECRET_KEY.startswith("django-insecure")
+    or len(SECRET_KEY) < 32
+):
     raise ImproperlyConfigured(
         "SECRET_KEY is missing or is the development placeholder. Set SECRET_KEY to a long random value "
         "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."

@@ -26,7 +26,10 @@ def test_every_migration_is_applied_on_this_database():
 
 
 def _counts():
-    models = [Coach, Workshop, AvailabilityBlock, Booking] + [apps.get_model("wagtailcore", "Page"), apps.get_model("auth", "User")]
+    models = [Coach, Workshop, AvailabilityBlock, Booking] + [
+        apps.get_model("wagtailcore", "Page"),
+        apps.get_model("auth", "User"),
+    ]
     return {m.__name__: m.objects.count() for m in models}
 
 
@@ -83,8 +86,15 @@ def test_production_settings_refuse_to_start_without_a_real_secret_key(secret):
 def test_production_settings_start_with_a_real_secret_key():
     env = dict(os.environ, SECRET_KEY="x" * 50, DJANGO_SETTINGS_MODULE="config.settings.production")
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

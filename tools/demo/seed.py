@@ -104,11 +104,14 @@ def ensure_availability(coach: Coach) -> int:
         end_date=today + timedelta(weeks=AVAILABILITY_WEEKS),
     )
     existing = set(
-        AvailabilityBlock.objects.filter(coach=coach, start_at__gte=spans[0][0] if spans else timezone.now())
-        .values_list("start_at", "end_at")
+        AvailabilityBlock.objects.filter(
+            coach=coach, start_at__gte=spans[0][0] if spans else timezone.now()
+        ).values_list("start_at", "end_at")
     )
     new_blocks = [
-        AvailabilityBlock(coach=coach, start_at=start, end_at=end) for start, end in spans if (start, end) not in existing
+        AvailabilityBlock(coach=coach, start_at=start, end_at=end)
+        for start, end in spans
+        if (start, end) not in existing
     ]
     AvailabilityBlock.objects.bulk_create(new_blocks)
     return len(new_blocks)
@@ -212,9 +215,7 @@ def ensure_home_page() -> HomePage:
         # test) has none, so make one rather than fail.
         root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
         # Wagtail's migration leaves a placeholder "Welcome" page; our HomePage replaces it.
-        placeholder = Page.objects.filter(depth=2, slug="home").exclude(
-            content_type__app_label="pages"
-        ).first()
+        placeholder = Page.objects.filter(depth=2, slug="home").exclude(content_type__app_label="pages").first()
         slug = "home"
         if placeholder is not None:
             placeholder.slug = "wagtail-welcome"
@@ -231,7 +232,9 @@ def ensure_home_page() -> HomePage:
             placeholder.delete()
     site = Site.objects.filter(is_default_site=True).first()
     if site is None:
-        Site.objects.create(hostname="localhost", port=80, root_page=home, is_default_site=True, site_name="Northstar Coaching")
+        Site.objects.create(
+            hostname="localhost", port=80, root_page=home, is_default_site=True, site_name="Northstar Coaching"
+        )
     elif site.root_page_id != home.pk:
         site.root_page = home
         site.save()

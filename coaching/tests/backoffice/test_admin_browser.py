@@ -12,8 +12,6 @@ from coaching.tests.factories import CoachFactory
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
-
-
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_owner_bulk_adds_slots_and_guests_see_them_on_the_coachs_calendar(live_server, browser_page, django_user_model):

@@ -30,8 +30,12 @@ def test_postgres_rejects_overlapping_active_bookings_written_directly():
     BookingFactory(coach=coach, start_at=T, end_at=T + timedelta(hours=1))
     with pytest.raises(IntegrityError), transaction.atomic():
         Booking.objects.create(
-            coach=coach, start_at=T + timedelta(minutes=30), end_at=T + timedelta(minutes=90),
-            guest_name="B", guest_email="b@example.com", status=Booking.Status.PENDING_PAYMENT,
+            coach=coach,
+            start_at=T + timedelta(minutes=30),
+            end_at=T + timedelta(minutes=90),
+            guest_name="B",
+            guest_email="b@example.com",
+            status=Booking.Status.PENDING_PAYMENT,
         )
     assert Booking.objects.count() == 1
 
@@ -42,7 +46,9 @@ def test_postgres_accepts_overlap_once_first_booking_is_cancelled():
     first = BookingFactory(coach=coach, start_at=T, end_at=T + timedelta(hours=1))
     first.status = Booking.Status.CANCELLED
     first.save()
-    Booking.objects.create(coach=coach, start_at=T, end_at=T + timedelta(hours=1), guest_name="B", guest_email="b@example.com")
+    Booking.objects.create(
+        coach=coach, start_at=T, end_at=T + timedelta(hours=1), guest_name="B", guest_email="b@example.com"
+    )
     assert Booking.objects.active().count() == 1
 
 
@@ -79,8 +85,12 @@ def test_booking_cannot_have_both_coach_and_workshop():
     workshop = WorkshopFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Booking.objects.create(
-            coach=workshop.host, workshop=workshop, start_at=workshop.start_at, end_at=workshop.end_at,
-            guest_name="A", guest_email="a@example.com",
+            coach=workshop.host,
+            workshop=workshop,
+            start_at=workshop.start_at,
+            end_at=workshop.end_at,
+            guest_name="A",
+            guest_email="a@example.com",
         )
 
 
@@ -95,7 +105,12 @@ def test_stripe_session_id_and_event_id_are_unique():
     coach = CoachFactory()
     BookingFactory(coach=coach, stripe_checkout_session_id="cs_test_1")
     with pytest.raises(IntegrityError), transaction.atomic():
-        BookingFactory(coach=coach, start_at=T + timedelta(hours=3), end_at=T + timedelta(hours=4), stripe_checkout_session_id="cs_test_1")
+        BookingFactory(
+            coach=coach,
+            start_at=T + timedelta(hours=3),
+            end_at=T + timedelta(hours=4),
+            stripe_checkout_session_id="cs_test_1",
+        )
     ProcessedStripeEvent.objects.create(event_id="evt_1", event_type="checkout.session.completed")
     with pytest.raises(IntegrityError), transaction.atomic():
         ProcessedStripeEvent.objects.create(event_id="evt_1", event_type="checkout.session.completed")

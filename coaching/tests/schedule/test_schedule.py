@@ -64,7 +64,12 @@ def test_london_coach_offers_nine_oclock_local_on_both_sides_of_dst(before, afte
         assert [slot.start_at.astimezone(LONDON).time() for slot in day_slots] == [time(h) for h in range(9, 17)]
         assert all(slot.end_at - slot.start_at == timedelta(minutes=60) for slot in day_slots)
     # The UTC instants differ by the DST shift: same wall clock, different offset.
-    offsets = {day: slots_on(get_month_schedule(coach=coach, year=day.year, month=day.month, tz=LONDON, now=NOW), day)[0].start_at.hour for day in (before, after)}
+    offsets = {
+        day: slots_on(get_month_schedule(coach=coach, year=day.year, month=day.month, tz=LONDON, now=NOW), day)[
+            0
+        ].start_at.hour
+        for day in (before, after)
+    }
     assert offsets[before] != offsets[after]
 
 
@@ -216,10 +221,18 @@ def test_month_schedule_runs_a_constant_handful_of_queries(django_assert_max_num
     coach = CoachFactory(timezone="Europe/London", session_minutes=30)
     add_daily_availability(coach, date(2030, 1, 1), date(2030, 1, 31))
     for day in range(1, 29):
-        BookingFactory(coach=coach, start_at=datetime(2030, 1, day, 10, tzinfo=UTC), end_at=datetime(2030, 1, day, 10, 30, tzinfo=UTC))
-        CoachBusySlotFactory(coach=coach, start_at=datetime(2030, 1, day, 14, tzinfo=UTC), end_at=datetime(2030, 1, day, 15, tzinfo=UTC))
+        BookingFactory(
+            coach=coach,
+            start_at=datetime(2030, 1, day, 10, tzinfo=UTC),
+            end_at=datetime(2030, 1, day, 10, 30, tzinfo=UTC),
+        )
+        CoachBusySlotFactory(
+            coach=coach, start_at=datetime(2030, 1, day, 14, tzinfo=UTC), end_at=datetime(2030, 1, day, 15, tzinfo=UTC)
+        )
     for day in (5, 12, 19):
-        WorkshopFactory(host=coach, start_at=datetime(2030, 1, day, 12, tzinfo=UTC), end_at=datetime(2030, 1, day, 13, tzinfo=UTC))
+        WorkshopFactory(
+            host=coach, start_at=datetime(2030, 1, day, 12, tzinfo=UTC), end_at=datetime(2030, 1, day, 13, tzinfo=UTC)
+        )
     with django_assert_max_num_queries(4):
         schedule = get_month_schedule(coach=coach, year=2030, month=1, tz=TOKYO, now=NOW)
         assert schedule.slot_count > 300
@@ -283,6 +296,8 @@ def test_no_offered_slot_ever_overlaps_a_blocker_and_every_slot_lies_in_availabi
 def test_sweep_matches_brute_force(blockers, length):
     base = DAY
     intervals = merge_intervals([(base + timedelta(minutes=s), base + timedelta(minutes=s + d)) for s, d in blockers])
-    slots = candidate_starts([(base, base + timedelta(hours=24))], length=timedelta(minutes=length), step=timedelta(minutes=length))
+    slots = candidate_starts(
+        [(base, base + timedelta(hours=24))], length=timedelta(minutes=length), step=timedelta(minutes=length)
+    )
     expected = [s for s in slots if not any(b0 < s.end_at and s.start_at < b1 for b0, b1 in intervals)]
     assert remove_blocked(slots, intervals) == expected

@@ -93,7 +93,9 @@ def test_bad_guest_details_are_refused(coach):
     with pytest.raises(exceptions.InvalidDetails):
         create_booking(guest=Guest(name=" ", email="a@example.com"), coach=coach, start_at=at(10), now=NOW)
     with pytest.raises(exceptions.InvalidDetails):
-        create_booking(guest=Guest(name="A", email="a@example.com", timezone="Mars/Olympus"), coach=coach, start_at=at(10), now=NOW)
+        create_booking(
+            guest=Guest(name="A", email="a@example.com", timezone="Mars/Olympus"), coach=coach, start_at=at(10), now=NOW
+        )
     assert Booking.objects.count() == 0
 
 
@@ -184,8 +186,12 @@ def test_workshop_seats_cannot_be_rescheduled():
 
 def _hold(coach, start, *, expires):
     return BookingFactory(
-        coach=coach, start_at=start, end_at=start + timedelta(hours=1), status=Booking.Status.PENDING_PAYMENT,
-        hold_expires_at=expires, amount_due=5000,
+        coach=coach,
+        start_at=start,
+        end_at=start + timedelta(hours=1),
+        status=Booking.Status.PENDING_PAYMENT,
+        hold_expires_at=expires,
+        amount_due=5000,
     )
 
 
@@ -232,8 +238,13 @@ def test_a_lapsed_hold_frees_its_time_even_before_the_expiry_task_runs(coach):
 def test_a_lapsed_workshop_hold_gives_its_seats_back():
     workshop = WorkshopFactory(start_at=at(18), end_at=at(20), capacity=2)
     BookingFactory(
-        coach=None, workshop=workshop, start_at=workshop.start_at, end_at=workshop.end_at, seats=2,
-        status=Booking.Status.PENDING_PAYMENT, hold_expires_at=NOW - timedelta(minutes=1),
+        coach=None,
+        workshop=workshop,
+        start_at=workshop.start_at,
+        end_at=workshop.end_at,
+        seats=2,
+        status=Booking.Status.PENDING_PAYMENT,
+        hold_expires_at=NOW - timedelta(minutes=1),
     )
     booking = create_booking(guest=GUEST, workshop=workshop, seats=2, now=NOW).booking
     assert booking.status == Booking.Status.CONFIRMED

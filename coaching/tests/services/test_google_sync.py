@@ -35,6 +35,8 @@ from coaching.wallclock import expand_weekly_pattern
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 NOW = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
+
+
 def slot_starts(coach, year, month, tz=LONDON, now=NOW):
     schedule = get_month_schedule(coach=coach, year=year, month=month, tz=tz, now=now)
     return [slot.start_at for day in schedule.days for slot in day.slots]

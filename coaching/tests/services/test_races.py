@@ -87,7 +87,9 @@ def _conflicting_different_slots():
     # 30-minute buffer whichever is booked first removes the other.
     coach = CoachFactory(timezone="UTC", session_minutes=60, buffer_minutes=30)
     AvailabilityBlockFactory(coach=coach, start_at=DAY.replace(hour=9), end_at=DAY.replace(hour=10))
-    AvailabilityBlockFactory(coach=coach, start_at=DAY.replace(hour=10, minute=10), end_at=DAY.replace(hour=11, minute=10))
+    AvailabilityBlockFactory(
+        coach=coach, start_at=DAY.replace(hour=10, minute=10), end_at=DAY.replace(hour=11, minute=10)
+    )
     starts = [DAY.replace(hour=9), DAY.replace(hour=10, minute=10)]
     successes, _ = race([book_slot(coach, starts[n % 2], n) for n in range(CLIENTS)])
     assert len(successes) == 1
@@ -127,7 +129,11 @@ def test_without_the_workshop_lock_the_race_oversells(transactional_db, monkeypa
     monkeypatch.setattr(booking_service, "LOCKING_ENABLED", False)
     oversold = False
     for attempt in range(10):  # a race is probabilistic; a handful of rounds shows it reliably
-        workshop = WorkshopFactory(start_at=DAY.replace(hour=18) + timedelta(days=attempt), end_at=DAY.replace(hour=20) + timedelta(days=attempt), capacity=3)
+        workshop = WorkshopFactory(
+            start_at=DAY.replace(hour=18) + timedelta(days=attempt),
+            end_at=DAY.replace(hour=20) + timedelta(days=attempt),
+            capacity=3,
+        )
         race([book_seats(workshop, n) for n in range(CLIENTS)])
         if seats_sold(workshop) > workshop.capacity:
             oversold = True

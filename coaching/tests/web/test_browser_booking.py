@@ -20,7 +20,6 @@ COACH_PAGE = "/coaches/amara-okafor/"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-
 @pytest.fixture(scope="module")
 def browser(chromium):
     return chromium

@@ -40,7 +40,9 @@ def test_healthz_reports_a_down_broker_with_503(client, settings):
     assert response.json()["database"] == "ok" and response.json()["broker"].startswith("error")
 
 
-@pytest.mark.skipif("not __import__('os').environ.get('REDIS_TEST_URL')", reason="set REDIS_TEST_URL (CI does) to check a live Redis")
+@pytest.mark.skipif(
+    "not __import__('os').environ.get('REDIS_TEST_URL')", reason="set REDIS_TEST_URL (CI does) to check a live Redis"
+)
 def test_healthz_is_ok_with_a_live_broker(client, settings):
     import os
 
@@ -62,7 +64,9 @@ def test_booking_still_works_when_redis_is_down_for_rate_limits(coach, settings,
     }
     # (changing CACHES makes Django rebuild the cache handlers from the new settings)
     slot = coach.availability.first().start_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    response = Client().post(f"/book/coach/{coach.slug}/slot/?start={slot}", {"name": "Ada", "email": "ada@example.com"})
+    response = Client().post(
+        f"/book/coach/{coach.slug}/slot/?start={slot}", {"name": "Ada", "email": "ada@example.com"}
+    )
     assert response.status_code == 200
     assert Booking.objects.filter(coach=coach, status=Booking.Status.CONFIRMED).count() == 1
     assert "Rate limit cache unavailable" in caplog.text  # Redis really was asked, and failed

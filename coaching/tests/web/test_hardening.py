@@ -23,10 +23,29 @@ junk = st.one_of(
     st.text(max_size=40),
     st.sampled_from(
         [
-            "", "0", "-1", "9999-12", "0000-01", "2026-13", "2026-00", "99999-01", "2026-1-1", "1e9",
-            "9999-12-31", "0001-01-01", "2026-02-30", "../../etc/passwd", "<script>alert(1)</script>",
-            "'; DROP TABLE coaching_booking; --", "\x00", "%00", "2026-11-26T25:00:00Z",
-            "2026-11-26T10:00:00", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-12:00", "NaN",
+            "",
+            "0",
+            "-1",
+            "9999-12",
+            "0000-01",
+            "2026-13",
+            "2026-00",
+            "99999-01",
+            "2026-1-1",
+            "1e9",
+            "9999-12-31",
+            "0001-01-01",
+            "2026-02-30",
+            "../../etc/passwd",
+            "<script>alert(1)</script>",
+            "'; DROP TABLE coaching_booking; --",
+            "\x00",
+            "%00",
+            "2026-11-26T25:00:00Z",
+            "2026-11-26T10:00:00",
+            "9999-12-31T23:59:59+14:00",
+            "0001-01-01T00:00:00-12:00",
+            "NaN",
         ]
     ),
 )
@@ -74,9 +93,7 @@ def test_day_parameter(coach, day):
 def test_booking_post_with_junk_writes_nothing(coach, start, name, email, htmx):
     before = Booking.objects.count()
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
-    response = Client().post(
-        f"/book/coach/{coach.slug}/slot/?start={start}", {"name": name, "email": email}, **headers
-    )
+    response = Client().post(f"/book/coach/{coach.slug}/slot/?start={start}", {"name": name, "email": email}, **headers)
     assert_refused_cleanly(response, allowed=())
     assert Booking.objects.count() == before
 
@@ -93,7 +110,9 @@ def test_workshop_seats_and_email(workshop, seats, email):
         assert Booking.objects.filter(workshop=workshop).count() <= before + 1
 
 
-cookie_text = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters=';,"\\'), max_size=64)
+cookie_text = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, blacklist_characters=';,"\\'), max_size=64
+)
 
 
 @FUZZ
@@ -107,7 +126,11 @@ def test_timezone_cookie_never_breaks_a_page(coach, zone):
 
 
 @FUZZ
-@given(slug=st.text(min_size=1, max_size=30, alphabet=st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters="-")))
+@given(
+    slug=st.text(
+        min_size=1, max_size=30, alphabet=st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters="-")
+    )
+)
 def test_unknown_slugs_are_404_not_500(slug):
     for path in (f"/book/coach/{slug}/", f"/book/workshop/{slug}/"):
         response = Client().get(path)
@@ -124,7 +147,11 @@ def test_csrf_is_enforced_on_booking_posts(coach):
 
 def test_stripe_webhook_is_csrf_exempt_but_signature_checked():
     client = Client(enforce_csrf_checks=True)
-    response = client.post("/stripe/webhook/", data=b'{"id": "evt_x", "type": "checkout.session.completed"}', content_type="application/json")
+    response = client.post(
+        "/stripe/webhook/",
+        data=b'{"id": "evt_x", "type": "checkout.session.completed"}',
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert ProcessedStripeEvent.objects.count() == 0
 

@@ -31,8 +31,6 @@ def smtp(settings):
         yield server
 
 
-
-
 def guest_mail_with_subject(smtp, prefix: str, *, timeout: float = 10.0):
     """The guest's message whose subject starts with `prefix`, once the SMTP server has it."""
     deadline = clock.monotonic() + timeout

@@ -17,8 +17,6 @@ from coaching.tests.standins.stripe import session_event
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
-
-
 def paid_coach():
     coach = CoachFactory(name="Bea Brown", slug="bea", timezone="Europe/London", price_amount=6000, currency="GBP")
     day = timezone.now().astimezone(LONDON).date() + timedelta(days=3)

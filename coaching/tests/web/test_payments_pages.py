@@ -63,11 +63,11 @@ def test_pay_goes_through_the_signed_webhook_and_lands_on_the_confirmed_return_p
 def test_the_test_checkout_cannot_pay_with_a_secret_the_webhook_does_not_accept(client, hold, settings):
     # The page signs with STRIPE_WEBHOOK_SECRET; the webhook verifies with it. Proof it is the real path:
     # with the two out of step the payment is refused and nothing is confirmed.
-    from coaching.web import payments as payment_views
+    from coaching.services import local_checkout
 
     payload_secret = settings.STRIPE_WEBHOOK_SECRET
     settings.STRIPE_WEBHOOK_SECRET = ""
-    accepted = payment_views.deliver_test_payment(hold.booking)
+    accepted = local_checkout.deliver_test_payment(hold.booking)
     settings.STRIPE_WEBHOOK_SECRET = payload_secret
     assert accepted is False
     hold.booking.refresh_from_db()
