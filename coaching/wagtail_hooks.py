@@ -11,7 +11,7 @@ from wagtail_modeladmin.options import modeladmin_register
 
 from coaching.backoffice import urls as backoffice_urls
 from coaching.backoffice.bookings import BookingsGroup
-from coaching.backoffice.google import can_manage
+from coaching.backoffice.permissions import can_manage_coach
 from coaching.backoffice.snippets import CoachViewSet, WorkshopViewSet
 from coaching.backoffice.views import BookingsDashboardPanel
 from coaching.models import Coach
@@ -45,7 +45,7 @@ def register_google_menu_item():
 
 @hooks.register("register_snippet_listing_buttons")
 def coach_calendar_buttons(snippet, user, next_url=None):
-    if isinstance(snippet, Coach) and can_manage(user, snippet):
+    if isinstance(snippet, Coach) and can_manage_coach(user, snippet):
         status = snippet.get_google_status_display()
         yield Button(
             f"Google Calendar: {status}",

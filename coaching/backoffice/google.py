@@ -27,19 +27,16 @@ from coaching.models import Coach
 from coaching.schedule.diagnosis import explain_day
 from coaching.services import google_sync
 
+from .permissions import can_manage_coach
+
 STATE_SALT = "coaching.google.oauth-state"
 STATE_MAX_AGE_SECONDS = 15 * 60
 SESSION_KEY = "coaching_google_oauth"
 
 
-def can_manage(user, coach: Coach) -> bool:
-    """Owners/staff who may edit coaches, or the coach's own login."""
-    return user.has_perm("coaching.change_coach") or (coach.user_id is not None and coach.user_id == user.pk)
-
-
 def _coach_for(request, pk: int) -> Coach:
     coach = get_object_or_404(Coach, pk=pk)
-    if not can_manage(request.user, coach):
+    if not can_manage_coach(request.user, coach):
         raise PermissionDenied
     return coach
 
@@ -53,7 +50,7 @@ def redirect_uri() -> str:
 
 
 def index(request):
-    coaches = [coach for coach in Coach.objects.order_by("name") if can_manage(request.user, coach)]
+    coaches = [coach for coach in Coach.objects.order_by("name") if can_manage_coach(request.user, coach)]
     return TemplateResponse(
         request,
         "coaching/google/index.html",

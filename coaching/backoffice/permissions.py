@@ -57,6 +57,15 @@ def visible_busy_slots(user) -> QuerySet[CoachBusySlot]:
     return CoachBusySlot.objects.filter(coach__in=visible_coaches(user))
 
 
+def can_manage_coach(user, coach: Coach) -> bool:
+    """May `user` change this coach's settings (Google connection, diagnostics)? The owner, or staff
+    allowed to edit coaches who are not themselves a coach; a coach only their own record."""
+    own = coach_of(user)
+    if own is not None:
+        return own.pk == coach.pk
+    return is_owner(user) or (user.is_authenticated and user.has_perm("coaching.change_coach"))
+
+
 def require_back_office(user) -> None:
     if not can_use_back_office(user):
         raise PermissionDenied
