@@ -8,8 +8,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from coaching import services
-from coaching.models import Booking, Coach, Notification
-from coaching.services import delivery, google_sync
+from coaching.models import Booking, Coach, Notification, Refund
+from coaching.services import delivery, google_sync, refunds
 
 # --- Notifications (emails with .ics invites; see coaching/services/outbox.py) --------------------
 
@@ -135,3 +135,24 @@ def expire_holds_task() -> int:
     """Beat, every minute: release unpaid holds past their time and expire their Stripe checkouts."""
 
     return services.expire_holds()
+
+
+# --- Refunds (coaching/services/refunds.py) --------------------------------------------------------
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def send_refund_task(self, refund_id: int) -> str:
+    """Send one owed refund; when the provider is down, retry when the refund's backoff says so."""
+    outcome = refunds.send_refund(refund_id)
+    if outcome == "retry" and not self.request.is_eager:
+        next_attempt_at = Refund.objects.values_list("next_attempt_at", flat=True).get(pk=refund_id)
+        countdown = max((next_attempt_at - timezone.now()).total_seconds(), 1)
+        # No max_retries here: the row counts attempts and gives up itself (status "failed").
+        raise self.retry(countdown=countdown, max_retries=None)
+    return outcome
+
+
+@shared_task(ignore_result=True)
+def send_due_refunds() -> dict:
+    """Beat, every minute: send every owed refund that is due (covers broker outages and crashes)."""
+    return refunds.send_due_refunds()

@@ -46,6 +46,7 @@ class LogAction(models.TextChoices):
     PAID = "paid", "Paid"
     CONFIRMED = "confirmed", "Confirmed"
     LATE_PAYMENT_UNPLACEABLE = "late_payment_unplaceable", "Late payment, time taken"
+    PAYMENT_FLAGGED = "payment_flagged", "Payment did not match (refunded)"
     PAYMENT_FAILED = "payment_failed", "Payment failed"
     EXPIRED = "expired", "Hold expired"
     RESCHEDULED = "rescheduled", "Rescheduled"

@@ -24,6 +24,7 @@ from .bookings import (
 from .coaches import Coach, Workshop
 from .outbox import Notification
 from .owner_settings import BookingPolicy
+from .refunds import Refund
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -35,6 +36,7 @@ __all__ = [
     "CoachBusySlot",
     "Notification",
     "ProcessedStripeEvent",
+    "Refund",
     "Workshop",
     "holds_time_q",
     "new_booking_reference",

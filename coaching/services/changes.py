@@ -16,11 +16,11 @@ from coaching.schedule import validate_slot
 from coaching.signals import announce
 from coaching.vocabulary import Actor, Change, LogAction
 
-from . import payment
 from .booking import coach_bookings_near
 from .holds import expire_checkout_quietly, release_lapsed_holds
 from .locks import booking_transaction, lock_booking, lock_coach
 from .log import log_booking
+from .refunds import request_refund
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,9 @@ def cancel_booking(
 
     `refund`: None follows the owner's policy (full before the cut-off, none after); True refunds
     everything still refundable (owner's choice); False refunds nothing. Guests are held to the
-    policy's cancellation rules. The refund itself runs after the cancellation is committed; a
-    failed refund is logged on the booking for the owner to retry. Raises BookingNotCancellable.
+    policy's cancellation rules. The refund is owed in the same transaction and sent to the provider
+    after it commits (services/refunds.py): a failing refund is retried, logged on the booking and,
+    if it never goes through, reported to the owner. Raises BookingNotCancellable.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -63,20 +64,10 @@ def cancel_booking(
         locked.save(update_fields=["status", "cancelled_at", "hold_expires_at", "ics_sequence", "updated_at"])
         log_booking(locked, LogAction.CANCELLED, actor=actor, user=user, message=reason, refund_due=refund_amount)
         announce(locked, Change.CANCELLED, actor=actor, refund_amount=refund_amount, reason=reason)
+        request_refund(booking=locked, amount=refund_amount, actor=actor, user=user, reason=reason or "Cancellation")
     if was_pending:
         expire_checkout_quietly(locked)
-    if refund_amount:
-        try:
-            payment.refund(
-                booking=locked, amount=refund_amount, actor=actor, user=user, reason=reason or "Cancellation"
-            )
-        except Exception as exc:
-            logger.exception("Refund failed for %s", locked.reference)
-            with transaction.atomic():
-                log_booking(
-                    locked, LogAction.REFUND_FAILED, actor=Actor.SYSTEM, message=str(exc)[:500], amount=refund_amount
-                )
-        locked.refresh_from_db()
+    locked.refresh_from_db()
     return locked
 
 

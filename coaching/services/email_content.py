@@ -52,7 +52,7 @@ def email_context(notification: Notification) -> dict:
         "site_name": settings.WAGTAIL_SITE_NAME,
         "site_url": settings.SITE_URL,
     }
-    for key in ("failed_kind", "failed_recipient", "error", "reason"):
+    for key in ("failed_kind", "failed_recipient", "error", "reason", "amount_display", "problem"):
         if key in snapshot:
             context[key] = snapshot[key]
     if booking is None:

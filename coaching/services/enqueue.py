@@ -7,16 +7,18 @@ database (the outbox, the booking's Google state) and periodic tasks pick it up.
 
 import logging
 
+from django.utils.module_loading import import_string
+
 logger = logging.getLogger(__name__)
 
 
 def enqueue(task_name: str, *args) -> bool:
     """Send `task_name(*args)` to the worker (run in-process in the embedded mode). Never raises;
     returns False when the broker could not be reached."""
-    from celery import current_app
-
     try:
-        current_app.tasks[task_name].delay(*args)
+        # Imported by its dotted name when first needed: a web process has not imported the task
+        # module (only a worker autodiscovers it), and a static import would make a circle.
+        import_string(task_name).delay(*args)
     except Exception:  # any broker failure: what is owed is already recorded in the database
         logger.warning("Could not enqueue %s%r (broker unreachable?)", task_name, args, exc_info=True)
         return False

@@ -26,6 +26,7 @@ from coaching.vocabulary import Actor, Change, LogAction
 from . import payment
 from .locks import lock_booking, lock_coach, lock_workshop, set_lock_timeout
 from .log import log_booking
+from .refunds import request_refund
 
 logger = logging.getLogger(__name__)
 
@@ -115,16 +116,21 @@ def confirm_paid_booking(
     """Record a successful payment and confirm the booking. Idempotent and safe to run concurrently.
 
     A payment for a hold that already expired re-confirms the booking if its time (or seats) is
-    still free; otherwise the whole payment is refunded and the guest told. A payment for a
-    booking cancelled meanwhile is refunded. Never keeps money without a booking.
+    still free; otherwise the whole payment is owed back (a refund sent after commit) and the guest
+    told. A payment for a booking cancelled meanwhile is refunded too. Never keeps money without a
+    booking. Locks in the usual order (coach or workshop, then booking) and calls no outside service.
     """
     now = now or timezone.now()
-    refund_amount = 0
     with transaction.atomic():
         set_lock_timeout()
+        # The host first, then the booking: the same order as booking and rescheduling take.
+        if booking.workshop_id:
+            lock_workshop(booking.workshop)
+        else:
+            lock_coach(booking.coach)
         locked = lock_booking(booking)
         if locked.is_paid and locked.stripe_payment_intent_id == (payment_intent_id or locked.stripe_payment_intent_id):
-            if locked.status == Booking.Status.CONFIRMED or locked.amount_refunded:
+            if locked.status == Booking.Status.CONFIRMED or locked.amount_refunded or locked.refunds.exists():
                 return locked
         first_payment = not locked.is_paid
         locked.is_paid = True
@@ -154,7 +160,6 @@ def confirm_paid_booking(
         else:
             locked.save(update_fields=fields)
             if locked.status != Booking.Status.CONFIRMED:
-                refund_amount = policy.refundable_amount(locked)
                 log_booking(
                     locked,
                     LogAction.LATE_PAYMENT_UNPLACEABLE,
@@ -162,9 +167,12 @@ def confirm_paid_booking(
                     message="Payment arrived for a booking that is no longer active and whose time is taken; "
                     "refunding in full.",
                 )
-    if refund_amount:
-        payment.refund(booking=locked, amount=refund_amount, actor=actor, reason="Late payment for a released booking")
-        locked.refresh_from_db()
+                request_refund(
+                    booking=locked,
+                    amount=policy.refundable_amount(locked),
+                    actor=actor,
+                    reason="Late payment for a released booking",
+                )
     return locked
 
 
@@ -179,13 +187,13 @@ def _confirm(booking: Booking, fields: list[str], *, actor: str, now: datetime, 
 
 
 def _still_free(booking: Booking, *, now: datetime) -> bool:
-    """Can a released booking take its place again (ignoring notice: the guest paid in good faith)?"""
+    """Can a released booking take its place again (ignoring notice: the guest paid in good faith)?
+    The caller holds the coach's (or workshop's) lock."""
     if booking.start_at <= now:
         return False
     if booking.workshop_id:
-        workshop = lock_workshop(booking.workshop)
-        return seats_left(workshop, now=now) >= booking.seats
-    coach = lock_coach(booking.coach)
+        return seats_left(booking.workshop, now=now) >= booking.seats
+    coach = booking.coach
     intervals = load_coach_intervals(
         coach=coach, start=booking.start_at, end=booking.end_at, now=now, exclude_booking=booking
     )

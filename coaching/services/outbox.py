@@ -54,6 +54,8 @@ KINDS = {
     "coach_rescheduled": Kind(COACH),
     "coach_cancelled": Kind(COACH),
     "delivery_failed": Kind(OWNER),
+    "refund_failed": Kind(OWNER),  # a refund Stripe refused, or that failed too often: refund by hand
+    "payment_flagged": Kind(OWNER),  # a payment that does not match its booking: not confirmed, refunded
 }
 
 # Which messages each booking change owes. "held" owes nothing: the guest is on the payment page.
@@ -134,6 +136,20 @@ def record_manage_link(booking: Booking, *, now: datetime | None = None) -> list
         context=_snapshot(booking, "manage_link", {}),
     )
     return owe([row])
+
+
+def owe_owner_alert(*, kind: str, dedupe_key: str, context: dict, booking: Booking | None = None) -> list[Notification]:
+    """Owe the owner (OWNER_EMAIL) an alert of `kind`, once per `dedupe_key`. Inside the caller's
+    transaction, like every other owed message; nothing when no OWNER_EMAIL is set."""
+    if not settings.OWNER_EMAIL:
+        return []
+    return owe(
+        [
+            Notification(
+                booking=booking, kind=kind, recipient=settings.OWNER_EMAIL, dedupe_key=dedupe_key, context=context
+            )
+        ]
+    )
 
 
 def owe(rows: list[Notification]) -> list[Notification]:

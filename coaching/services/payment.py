@@ -19,13 +19,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from coaching import policy
 from coaching.exceptions import PaymentUnavailable
 from coaching.integrations import stripe as stripe_api
 from coaching.links import make_checkout_cancel_token, read_checkout_cancel_token
 from coaching.models import Booking
-from coaching.signals import announce
-from coaching.vocabulary import Actor, Change, LogAction
+from coaching.vocabulary import Actor, LogAction
 from coaching.wallclock import format_in_zone
 
 from .log import log_booking
@@ -128,52 +126,24 @@ def expire_checkout(*, booking: Booking) -> None:
         logger.info("Checkout %s of %s not expired: %s", session_id, booking.reference, exc)
 
 
-def refund(*, booking: Booking, amount: int, actor: str, user=None, reason: str = "") -> int:
-    """Refund `amount` (minor units) of what the guest paid; returns the amount refunded.
+def send_refund(*, payment_intent_id: str, amount: int, idempotency_key: str, reference: str) -> tuple[str, int]:
+    """Ask the provider to refund `amount` of a payment; returns (refund id, amount refunded).
 
-    Never refunds more than was paid and not yet refunded. Idempotent per step: the idempotency key
-    is derived from what was refunded before, so a retried call makes no second refund. Records the
-    refund on the booking (amount, refund id, log, `refunded` signal). Raises PaymentUnavailable or
-    StripeRefused when Stripe does not refund.
+    The same idempotency key always means the same refund: a retry after a timeout or a lost answer
+    never refunds twice. Raises PaymentUnavailable (try again later) or StripeRefused (it never will).
+    Call it outside any transaction: it may take seconds.
     """
-    if amount <= 0:
-        return 0
-    current = Booking.objects.get(pk=booking.pk)
-    amount = min(amount, policy.refundable_amount(current))
-    if amount <= 0:
-        return 0
-    idempotency_key = f"booking-{current.reference}-refund-{current.amount_refunded}-{amount}"
-    intent = current.stripe_payment_intent_id
-    if intent.startswith(LOCAL_PAYMENT_INTENT_PREFIX):
+    if payment_intent_id.startswith(LOCAL_PAYMENT_INTENT_PREFIX):
         # Paid through the built-in test checkout: no real money moved, so none moves back.
-        refund_id = LOCAL_REFUND_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
-        refunded = amount
-    elif not intent:
-        raise PaymentUnavailable("We have no record of the payment to refund; the owner will refund you by hand.")
-    else:
-        result = stripe_api.create_refund(
-            payment_intent=intent, amount=amount, idempotency_key=idempotency_key, reference=current.reference
-        )
-        refund_id, refunded = result.id, result.amount
+        return LOCAL_REFUND_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24], amount
+    if not payment_intent_id:
+        raise stripe_api.StripeRefused("We have no record of the payment to refund; refund it by hand.")
+    if not stripe_api.is_configured():
+        raise stripe_api.StripeRefused("Stripe is not configured (no STRIPE_SECRET_KEY); refund it by hand.")
+    result = stripe_api.create_refund(
+        payment_intent=payment_intent_id, amount=amount, idempotency_key=idempotency_key, reference=reference
+    )
+    return result.id, result.amount
 
-    with transaction.atomic():
-        locked = Booking.objects.select_for_update().get(pk=booking.pk)
-        if refund_id in locked.stripe_refund_ids:
-            return 0
-        locked.amount_refunded = min(locked.amount_paid, locked.amount_refunded + refunded)
-        locked.stripe_refund_ids = [*locked.stripe_refund_ids, refund_id]
-        locked.save(update_fields=["amount_refunded", "stripe_refund_ids", "updated_at"])
-        log_booking(
-            locked,
-            LogAction.REFUNDED,
-            actor=actor,
-            user=user,
-            message=reason or "Refunded.",
-            amount=refunded,
-            currency=locked.currency,
-            refund_id=refund_id,
-        )
-        announce(locked, Change.REFUNDED, actor=actor, refund_amount=refunded, reason=reason)
-    booking.amount_refunded = locked.amount_refunded
-    booking.stripe_refund_ids = locked.stripe_refund_ids
-    return refunded
+
+StripeRefused = stripe_api.StripeRefused

@@ -218,6 +218,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "inter
 CELERY_BEAT_SCHEDULE = {
     "expire-holds": {"task": "coaching.tasks.expire_holds_task", "schedule": timedelta(minutes=1)},
     "deliver-outbox": {"task": "coaching.tasks.deliver_pending_notifications", "schedule": timedelta(minutes=1)},
+    "send-refunds": {"task": "coaching.tasks.send_due_refunds", "schedule": timedelta(minutes=1)},
     "send-reminders": {"task": "coaching.tasks.send_due_reminders", "schedule": timedelta(minutes=10)},
     "google-busy-pull": {"task": "coaching.tasks.pull_all_busy_times", "schedule": crontab(minute="*/15")},
 }
@@ -238,6 +239,9 @@ STRIPE_API_BASE = env("STRIPE_API_BASE")
 STRIPE_TIMEOUT_SECONDS = float(env("STRIPE_TIMEOUT_SECONDS", "10"))
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 15)
+# Refunds are sent after the deciding transaction commits and retried (1, 2, 4 … minutes, capped at
+# an hour) this many times before the owner is told to refund by hand.
+REFUND_MAX_ATTEMPTS = env_int("REFUND_MAX_ATTEMPTS", 8)
 
 # Google Calendar. Off until a client id and secret are configured.
 GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID")

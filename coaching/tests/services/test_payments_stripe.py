@@ -8,7 +8,7 @@ from coaching.exceptions import PaymentUnavailable
 from coaching.integrations import stripe as stripe_api
 from coaching.models import Booking, BookingLog
 from coaching.schedule import free_slots
-from coaching.services import Guest, cancel_booking, create_booking, expire_holds, payment
+from coaching.services import Guest, cancel_booking, create_booking, expire_holds, payment, refunds
 from coaching.tasks import expire_holds_task
 from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, WorkshopFactory
 from coaching.tests.standins.stripe import parse_form, pay, use_stripe_standin
@@ -182,14 +182,17 @@ def test_payment_after_expiry_reconfirms_when_the_time_is_still_free(stripe_stan
     assert not stripe_standin.requests_to("POST", "/v1/refunds")
 
 
-def test_payment_after_expiry_is_refunded_in_full_when_the_time_was_taken(stripe_standin, coach, client):
+def test_payment_after_expiry_is_refunded_in_full_when_the_time_was_taken(
+    stripe_standin, coach, client, django_capture_on_commit_callbacks
+):
     late = create_booking(guest=GUEST, coach=coach, start_at=TEN, now=NOW).booking
     expire_holds(now=NOW + timedelta(minutes=16))
     other = Guest(name="Other", email="other@example.com")
     taken = create_booking(guest=other, coach=coach, start_at=TEN, now=NOW + timedelta(minutes=17)).booking
     assert pay(client, taken, payment_intent="pi_other").status_code == 200
 
-    assert pay(client, late, payment_intent="pi_late").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):  # the refund is sent after the webhook commits
+        assert pay(client, late, payment_intent="pi_late").status_code == 200
     late.refresh_from_db()
     assert late.status == Booking.Status.EXPIRED
     assert late.is_paid and late.amount_paid == 6000 and late.amount_refunded == 6000
@@ -215,8 +218,11 @@ def paid_booking(stripe_standin, coach, client):
     return booking
 
 
-def test_guest_cancelling_before_the_cutoff_is_refunded_in_full(paid_booking, stripe_standin):
-    cancel_booking(booking=paid_booking, actor="guest", now=TEN - timedelta(hours=25))
+def test_guest_cancelling_before_the_cutoff_is_refunded_in_full(
+    paid_booking, stripe_standin, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_booking(booking=paid_booking, actor="guest", now=TEN - timedelta(hours=25))
     paid_booking.refresh_from_db()
     (refund,) = stripe_standin.requests_to("POST", "/v1/refunds")
     assert refund.params["amount"] == "6000" and refund.params["payment_intent"] == "pi_paid"
@@ -231,25 +237,35 @@ def test_guest_cancelling_after_the_cutoff_gets_no_refund(paid_booking, stripe_s
     assert paid_booking.amount_refunded == 0 and paid_booking.status == Booking.Status.CANCELLED
 
 
-def test_owner_can_refund_in_full_after_the_cutoff(paid_booking, stripe_standin):
-    cancel_booking(booking=paid_booking, actor="owner", refund=True, now=TEN - timedelta(hours=1))
+def test_owner_can_refund_in_full_after_the_cutoff(paid_booking, stripe_standin, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_booking(booking=paid_booking, actor="owner", refund=True, now=TEN - timedelta(hours=1))
     paid_booking.refresh_from_db()
     assert paid_booking.amount_refunded == 6000
     assert len(stripe_standin.requests_to("POST", "/v1/refunds")) == 1
 
 
-def test_a_repeated_refund_call_makes_no_second_refund(paid_booking, stripe_standin):
-    payment.refund(booking=paid_booking, amount=2000, actor="owner")
-    payment.refund(booking=paid_booking, amount=10_000, actor="owner")  # capped at what is left
-    payment.refund(booking=paid_booking, amount=1, actor="owner")  # nothing left
+def test_a_repeated_refund_call_makes_no_second_refund(
+    paid_booking, stripe_standin, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        refunds.request_refund(booking=paid_booking, amount=2000, actor="owner")
+    paid_booking.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        refunds.request_refund(booking=paid_booking, amount=10_000, actor="owner")  # capped at what is left
+    paid_booking.refresh_from_db()
+    assert refunds.request_refund(booking=paid_booking, amount=1, actor="owner") is None  # nothing left
     paid_booking.refresh_from_db()
     assert [r.params["amount"] for r in stripe_standin.requests_to("POST", "/v1/refunds")] == ["2000", "4000"]
     assert paid_booking.amount_refunded == 6000 and len(paid_booking.stripe_refund_ids) == 2
 
 
-def test_refund_failing_at_stripe_is_logged_for_the_owner(paid_booking, stripe_standin):
+def test_refund_failing_at_stripe_is_logged_for_the_owner(
+    paid_booking, stripe_standin, django_capture_on_commit_callbacks
+):
     stripe_standin.fail_next(status=500)
-    cancel_booking(booking=paid_booking, actor="owner", refund=True, now=TEN - timedelta(hours=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_booking(booking=paid_booking, actor="owner", refund=True, now=TEN - timedelta(hours=30))
     paid_booking.refresh_from_db()
     assert paid_booking.status == Booking.Status.CANCELLED and paid_booking.amount_refunded == 0
     assert BookingLog.objects.filter(booking=paid_booking, action="refund_failed").exists()

@@ -5,7 +5,7 @@ Speaks: POST /v1/checkout/sessions, GET /v1/checkout/sessions/{id},
 POST /v1/checkout/sessions/{id}/expire, POST /v1/refunds. Honours Idempotency-Key like Stripe
 (same key + same parameters → the first answer again; same key + other parameters → 400).
 Records every request. Can be told to answer 5xx (before or after doing the work, as when a
-response is lost on the way back) or to hang, for outage and timeout tests.
+response is lost on the way back), to answer slowly, or to hang, for outage and timeout tests.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class _Fault:
     status: int | None = None  # answer this status
     after_processing: bool = False  # do the work first, then answer the error (a lost response)
     hang: bool = False  # never answer (until the stand-in stops)
+    delay: float = 0  # answer normally, but only after this many seconds (a slow Stripe)
 
 
 def parse_form(body: str) -> dict:
@@ -68,6 +69,8 @@ class StripeStandIn:
         self._idempotent: dict[str, tuple[str, dict, int, dict]] = {}
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
+        # Set when a refund request arrives (before any delay), so a test can act while it is in flight.
+        self.refund_arrived = threading.Event()
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -104,6 +107,10 @@ class StripeStandIn:
         with self._lock:
             self._faults.extend(_Fault(status=status, after_processing=after_processing) for _ in range(times))
 
+    def delay_next(self, seconds: float, times: int = 1) -> None:
+        with self._lock:
+            self._faults.extend(_Fault(delay=seconds) for _ in range(times))
+
     def hang_next(self, times: int = 1) -> None:
         with self._lock:
             self._faults.extend(_Fault(hang=True) for _ in range(times))
@@ -129,6 +136,11 @@ class StripeStandIn:
         with self._lock:
             self.requests.append(record)
             fault = self._faults.pop(0) if self._faults else None
+        if path == "/v1/refunds":
+            self.refund_arrived.set()
+        if fault and fault.delay:
+            self._stopping.wait(fault.delay)
+            fault = None
         if fault and fault.hang:
             self._stopping.wait(30)
             return

@@ -133,8 +133,11 @@ def test_a_browser_post_with_the_csrf_token_and_our_origin_cancels(booking):
     assert booking.status == Booking.Status.CANCELLED
 
 
-def test_refunded_amount_is_shown_after_a_refunded_cancellation(paid_booking, stripe_standin, client):
-    client.post(url(paid_booking, "cancel/"))
+def test_refunded_amount_is_shown_after_a_refunded_cancellation(
+    paid_booking, stripe_standin, client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # the refund is sent once the cancellation commits
+        client.post(url(paid_booking, "cancel/"))
     html = client.get(url(paid_booking)).content.decode()
     assert "Paid £60.00 · refunded £60.00" in html
 
@@ -236,9 +239,12 @@ def test_cancel_confirmation_says_no_refund_after_the_cutoff(paid_booking, clien
     assert "this cancellation is <strong>not refunded</strong>" in html
 
 
-def test_cancel_before_the_cutoff_refunds_in_full_through_stripe(paid_booking, stripe_standin, client, frozen_now):
+def test_cancel_before_the_cutoff_refunds_in_full_through_stripe(
+    paid_booking, stripe_standin, client, frozen_now, django_capture_on_commit_callbacks
+):
     frozen_now.move_to(TEN - timedelta(hours=25))
-    response = client.post(url(paid_booking, "cancel/"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url(paid_booking, "cancel/"))
     assert response.status_code == 303 and response["Location"] == url(paid_booking) + "?done=cancelled"
     (refund,) = stripe_standin.requests_to("POST", "/v1/refunds")
     assert refund.params["amount"] == "6000" and refund.params["payment_intent"] == "pi_paid"

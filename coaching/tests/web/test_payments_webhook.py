@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import stripe
-from django.db import close_old_connections
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
 from django.test import Client
 
 from coaching.models import Booking, BookingLog, ProcessedStripeEvent
-from coaching.services import Guest, create_booking, expire_holds
+from coaching.services import Guest, create_booking, expire_holds, refunds
 from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, WorkshopFactory
 from coaching.tests.standins.stripe import session_event, use_stripe_standin
 
@@ -185,7 +186,28 @@ def test_workshop_seats_are_confirmed_with_the_full_amount(client):
     assert booking.status == Booking.Status.CONFIRMED and booking.amount_paid == 5000 and booking.seats == 2
 
 
-def test_a_failing_handler_records_no_event_so_stripe_retries(client, stripe_standin):
+def test_a_failing_handler_records_no_event_so_stripe_retries(client, hold):
+    # The database refuses the confirmation (a failure inside the handler, not the event's fault).
+    def refuse_booking_updates(execute, sql, params, many, context):
+        if sql.startswith("UPDATE") and "coaching_booking" in sql:
+            raise DatabaseError("disk full")
+        return execute(sql, params, many, context)
+
+    event = session_event(hold, payment_intent="pi_abc")
+    with connection.execute_wrapper(refuse_booking_updates):
+        assert post(client, event).status_code == 500
+    assert not ProcessedStripeEvent.objects.filter(event_id=event["id"]).exists()
+    hold.refresh_from_db()
+    assert not hold.is_paid and hold.status == Booking.Status.PENDING_PAYMENT  # rolled back as a whole
+
+    assert post(client, event).status_code == 200  # Stripe's retry
+    hold.refresh_from_db()
+    assert hold.is_paid and hold.status == Booking.Status.CONFIRMED
+
+
+def test_a_late_payment_whose_refund_fails_at_stripe_is_still_acknowledged_and_refunded_once_later(
+    client, stripe_standin, django_capture_on_commit_callbacks
+):
     coach = CoachFactory(price_amount=6000)
     AvailabilityBlockFactory(
         coach=coach, start_at=datetime(2030, 1, 7, 9, tzinfo=UTC), end_at=datetime(2030, 1, 7, 12, tzinfo=UTC)
@@ -193,20 +215,115 @@ def test_a_failing_handler_records_no_event_so_stripe_retries(client, stripe_sta
     late = create_booking(guest=GUEST, coach=coach, start_at=datetime(2030, 1, 7, 10, tzinfo=UTC), now=NOW).booking
     expire_holds(now=NOW + timedelta(minutes=16))
     create_booking(guest=GUEST, coach=coach, start_at=late.start_at, now=NOW + timedelta(minutes=17))
-    stripe_standin.fail_next(status=500)  # the late payment's refund cannot reach Stripe
+    stripe_standin.fail_next(status=500)  # the late payment's refund cannot reach Stripe the first time
 
     event = session_event(late, payment_intent="pi_late")
-    assert post(client, event).status_code == 500
-    assert not ProcessedStripeEvent.objects.filter(event_id=event["id"]).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, event).status_code == 200  # the event is handled: the refund is owed, not lost
+    assert ProcessedStripeEvent.objects.filter(event_id=event["id"]).exists()
     late.refresh_from_db()
-    assert not late.is_paid  # rolled back as a whole
+    assert late.is_paid and late.amount_refunded == 0 and late.status == Booking.Status.EXPIRED
+    (refund,) = late.refunds.all()
+    assert refund.status == "pending" and refund.attempts == 1 and "PaymentUnavailable" in refund.last_error
 
-    assert post(client, event).status_code == 200  # Stripe's retry
+    assert post(client, event).json()["outcome"] == "duplicate"  # Stripe's retry of the event changes nothing
+    assert refunds.send_due_refunds(now=refund.next_attempt_at) == {"refunded": 1}
+    assert refunds.send_due_refunds(now=refund.next_attempt_at + timedelta(hours=1)) == {}
     late.refresh_from_db()
-    assert late.is_paid and late.amount_refunded == 6000 and late.status == Booking.Status.EXPIRED
-    assert [r.params["amount"] for r in stripe_standin.requests_to("POST", "/v1/refunds") if r.status == 200] == [
-        "6000"
-    ]
+    assert late.amount_refunded == 6000
+    sent = [r for r in stripe_standin.requests_to("POST", "/v1/refunds") if r.status == 200]
+    assert [r.params["amount"] for r in sent] == ["6000"] and len(stripe_standin.refunds) == 1
+    assert {r.idempotency_key for r in stripe_standin.requests_to("POST", "/v1/refunds")} == {f"refund-{refund.pk}"}
+
+
+# --- events Stripe would never send, and payments that do not match ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("[1,2,3]", id="a-json-list"),
+        pytest.param('"just a string"', id="a-json-string"),
+        pytest.param('{"id":"evt_x","type":"checkout.session.completed","data":"x"}', id="data-a-string"),
+        pytest.param('{"id":"evt_x","type":"checkout.session.completed","data":{"object":[1]}}', id="object-a-list"),
+        pytest.param('{"id":"evt_x","type":"checkout.session.completed"}', id="no-data"),
+        pytest.param('{"id":5,"type":"checkout.session.completed","data":{"object":{}}}', id="id-a-number"),
+        pytest.param('{"id":"evt_\u0000","type":"customer.created"}', id="nul-in-the-id"),
+    ],
+)
+def test_signed_but_malformed_events_are_refused_with_400_and_nothing_written(client, hold, body, caplog):
+    response = post(client, body)
+    assert response.status_code == 400
+    assert not ProcessedStripeEvent.objects.exists()
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.PENDING_PAYMENT and not hold.is_paid
+    assert "Rejected Stripe webhook" in caplog.text  # logged for the owner's engineer
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"currency": 5}, id="currency-a-number"),
+        pytest.param({"amount_total": "abc"}, id="amount-a-string"),
+        pytest.param({"amount_total": True}, id="amount-a-boolean"),
+        pytest.param({"amount_total": -1}, id="amount-negative"),
+        pytest.param({"metadata": ["x"]}, id="metadata-a-list"),
+        pytest.param({"id": None}, id="no-session-id"),
+        pytest.param({"client_reference_id": "X" * 300}, id="reference-too-long"),
+    ],
+)
+def test_a_checkout_session_with_wrong_field_types_is_refused_with_400(client, hold, change):
+    event = session_event(hold)
+    event["data"]["object"].update(change)
+    assert post(client, event).status_code == 400
+    assert not ProcessedStripeEvent.objects.exists()
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.PENDING_PAYMENT and not hold.is_paid
+
+
+def test_a_signature_from_the_future_is_refused(client, hold):
+    response = post(client, session_event(hold), timestamp=int(time.time()) + 3600)
+    assert response.status_code == 400
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.PENDING_PAYMENT
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"amount_total": 1}, id="amount-below-the-price"),
+        pytest.param({"id": "cs_someone_elses_session", "amount_total": 100_000}, id="another-session"),
+        pytest.param({"currency": "jpy"}, id="another-currency"),
+    ],
+)
+def test_a_payment_that_does_not_match_its_booking_is_refunded_and_flagged_never_confirmed(
+    client, hold, change, stripe_standin, django_capture_on_commit_callbacks
+):
+    event = session_event(hold, payment_intent="pi_wrong")
+    event["data"]["object"].update(change)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, event)
+    assert response.status_code == 200 and response.json()["outcome"] == "flagged"
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.PENDING_PAYMENT and not hold.is_paid and hold.amount_paid == 0
+    assert "payment_flagged" in actions(hold) and "confirmed" not in actions(hold)
+    (refund,) = hold.refunds.all()
+    paid = event["data"]["object"]["amount_total"]
+    assert (refund.amount, refund.payment_intent_id, refund.counts_toward_booking) == (paid, "pi_wrong", False)
+    assert refund.status == "succeeded"
+    assert [r.params["payment_intent"] for r in stripe_standin.requests_to("POST", "/v1/refunds")] == ["pi_wrong"]
+    alert = hold.notifications.get(kind="payment_flagged")
+    assert alert.recipient == settings.OWNER_EMAIL
+    assert hold.amount_refunded == 0  # not the booking's money: its own amounts are untouched
+
+
+def test_a_matching_payment_still_confirms_after_a_flagged_one(client, hold):
+    wrong = session_event(hold, payment_intent="pi_wrong")
+    wrong["data"]["object"]["amount_total"] = 1
+    post(client, wrong)
+    post(client, session_event(hold, payment_intent="pi_right"))
+    hold.refresh_from_db()
+    assert hold.status == Booking.Status.CONFIRMED and hold.amount_paid == 6000
 
 
 # --- concurrency on PostgreSQL -------------------------------------------------------------------
