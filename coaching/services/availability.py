@@ -21,6 +21,7 @@ from datetime import date, datetime, time
 from django.db import transaction
 
 from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
+from coaching.services.locks import lock_coach
 from coaching.wallclock import expand_weekly_pattern, local_to_utc
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -212,7 +213,7 @@ def bulk_add_availability(
     time. Raises InvalidAvailabilityRequest for a pattern that makes no sense.
     """
     with transaction.atomic():
-        locked = Coach.objects.select_for_update().get(pk=coach.pk)
+        locked = lock_coach(coach)
         plan = _plan_bulk_add(
             coach=locked, weekdays=weekdays, time_ranges=time_ranges, start_date=start_date, end_date=end_date
         )
@@ -261,7 +262,7 @@ def remove_availability(*, coach: Coach, start_date: date, end_date: date) -> Re
     or cancel them. One transaction, coach row locked. Running it twice changes nothing the second time.
     """
     with transaction.atomic():
-        locked = Coach.objects.select_for_update().get(pk=coach.pk)
+        locked = lock_coach(coach)
         plan = _plan_removal(coach=locked, start_date=start_date, end_date=end_date)
         AvailabilityBlock.objects.filter(pk__in=[block.pk for block in plan.blocks_removed]).delete()
         AvailabilityBlock.objects.bulk_create(
