@@ -88,3 +88,21 @@ def format_in_zone(moment: datetime, zone: zoneinfo.ZoneInfo, fmt: str = "%a %d 
     """A human time that says its zone, e.g. 'Mon 30 Mar 2026, 09:00 BST (Europe/London)'."""
     local = moment.astimezone(zone)
     return f"{local.strftime(fmt)} {local.tzname()} ({zone.key})"
+
+
+def format_span_in_zone(start_at: datetime, end_at: datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """A span as read in `zone`, e.g. 'Mon 07 Jan 2030, 09:00–12:00 GMT (Europe/London)'.
+
+    A span ending on a later local day names both days ('…, 22:00 – Tue 08 Jan 2030, 02:00 GMT');
+    one ending at the following midnight counts as the same day ('18:00–00:00'). Across a clock
+    change each end carries its own abbreviation ('00:00 GMT–03:00 BST').
+    """
+    start, end = start_at.astimezone(zone), end_at.astimezone(zone)
+    same_abbreviation = start.tzname() == end.tzname()
+    start_text = start.strftime("%a %d %b %Y, %H:%M") + ("" if same_abbreviation else f" {start.tzname()}")
+    same_day = end.date() == start.date() or (end.time() == time(0) and end.date() == start.date() + timedelta(days=1))
+    if same_day:
+        text = f"{start_text}–{end:%H:%M} {end.tzname()}"
+    else:
+        text = f"{start_text} – {end:%a %d %b %Y, %H:%M} {end.tzname()}"
+    return text if end.tzname() == zone.key else f"{text} ({zone.key})"

@@ -5,16 +5,33 @@ Access rules live in `coaching.backoffice.permissions`; every queryset here is n
 it, and the per-object checks turn anything outside a coach's own data into a 403.
 """
 
+import copy
 import zoneinfo
 
+from django import forms
+from django.db import transaction
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
+from wagtail.admin import messages
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
+from wagtail.log_actions import log
 from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup
+from wagtail_modeladmin.views import CreateView, DeleteView, EditView
 
 from coaching.models import AvailabilityBlock, Booking, CoachBusySlot
+from coaching.services.availability import (
+    BlockChange,
+    InvalidAvailabilityRequest,
+    add_availability_block,
+    change_availability_block,
+    preview_remove_availability_block,
+    remove_availability_block,
+)
+from coaching.wallclock import format_span_in_zone
 
 from .permissions import (
     can_use_back_office,
@@ -159,11 +176,31 @@ class BookingAdmin(ModelAdmin):
         return _local(obj.start_at)
 
 
+def _block_in_coach_time(block: AvailabilityBlock) -> str:
+    return format_span_in_zone(block.start_at, block.end_at, zoneinfo.ZoneInfo(block.coach.timezone))
+
+
 class AvailabilityBlockForm(WagtailAdminModelForm):
+    """Parses the block; the views below write it through coaching/services/availability.py."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.for_user is not None and "coach" in self.fields:
             self.fields["coach"].queryset = visible_coaches(self.for_user)
+        typed_in = f"In your admin time zone ({timezone.get_current_timezone_name()})."
+        for name in ("start_at", "end_at"):
+            if name in self.fields:
+                self.fields[name].help_text = typed_in
+        if self.instance.pk:
+            # A block stays with its coach: the service moves it in time only, under that coach's lock.
+            if "coach" in self.fields:
+                coach_field = self.fields["coach"]
+                coach_field.disabled = True
+                # A plain select: the chooser's "Choose another coach" button would suggest otherwise.
+                coach_field.widget = forms.Select(choices=coach_field.choices)
+                coach_field.help_text = "To give this time to another coach, delete the block and add it for them."
+            if "start_at" in self.fields:
+                self.fields["start_at"].help_text = f"Now {_block_in_coach_time(self.instance)}. {typed_in}"
 
     def clean(self):
         cleaned = super().clean()
@@ -177,11 +214,113 @@ class AvailabilityPermissionHelper(ScopedPermissionHelper):
     visible = staticmethod(visible_availability)
 
 
+def _report_bookings_left_alone(request, change: BlockChange) -> None:
+    """Bookings the block no longer covers are kept: tell the owner which, with a link to each."""
+    if not change.bookings_affected:
+        return
+    listed = ", ".join(
+        f"{booking.reference} ({booking.start_at.astimezone(change.zone):%a %d %b %Y, %H:%M %Z})"
+        for booking in change.bookings_affected
+    )
+    count = len(change.bookings_affected)
+    messages.warning(
+        request,
+        f"{count} booking{'s' if count != 1 else ''} no longer inside availability, not cancelled: {listed}. "
+        "Open each one to move or cancel it.",
+        buttons=[
+            messages.button(reverse("coaching_booking_modeladmin_inspect", args=[booking.pk]), booking.reference)
+            for booking in change.bookings_affected[:5]
+        ],
+    )
+
+
+class BlockInCoachTimeMixin:
+    def get_page_subtitle(self):
+        return f"{self.instance.coach.name}: {_block_in_coach_time(self.instance)}"
+
+
+class AvailabilityBlockCreateView(CreateView):
+    """Adds the block through `add_availability_block`: coach locked, overlaps refused on the form."""
+
+    def form_valid(self, form):
+        try:
+            change = add_availability_block(
+                coach=form.cleaned_data["coach"],
+                start_at=form.cleaned_data["start_at"],
+                end_at=form.cleaned_data["end_at"],
+            )
+        except InvalidAvailabilityRequest as error:
+            form.add_error(None, error.message)
+            return self.form_invalid(form)
+        self.instance = change.block
+        log(instance=self.instance, action="wagtail.create", content_changed=True)
+        messages.success(
+            self.request,
+            f"Added availability for {self.instance.coach.name}: {_block_in_coach_time(self.instance)}.",
+            buttons=self.get_success_message_buttons(self.instance),
+        )
+        return redirect(self.get_success_url())
+
+
+class AvailabilityBlockEditView(BlockInCoachTimeMixin, EditView):
+    """Moves or resizes the block through `change_availability_block`; bookings left outside are
+    listed, never cancelled."""
+
+    def get_instance(self):
+        # Validating a bound form writes the typed times onto its instance: give it a copy, so the
+        # page (and a refused edit) keeps showing the block as it is.
+        return copy.copy(self.instance)
+
+    def form_valid(self, form):
+        try:
+            change = change_availability_block(
+                block=self.instance, start_at=form.cleaned_data["start_at"], end_at=form.cleaned_data["end_at"]
+            )
+        except InvalidAvailabilityRequest as error:
+            form.add_error(None, error.message)
+            return self.form_invalid(form)
+        self.instance = change.block
+        log(instance=self.instance, action="wagtail.edit", content_changed=form.has_changed())
+        messages.success(
+            self.request,
+            f"Changed {self.instance.coach.name}'s availability to {_block_in_coach_time(self.instance)}.",
+            buttons=self.get_success_message_buttons(self.instance),
+        )
+        _report_bookings_left_alone(self.request, change)
+        return redirect(self.get_success_url())
+
+
+class AvailabilityBlockDeleteView(BlockInCoachTimeMixin, DeleteView):
+    """Removes the block through `remove_availability_block`; the confirmation page lists the
+    bookings inside it, which are kept."""
+
+    def confirmation_message(self):
+        return f"Delete this availability block? Guests can no longer book {_block_in_coach_time(self.instance)}."
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("preview", preview_remove_availability_block(block=self.instance))
+        return super().get_context_data(**kwargs)
+
+    def post(self, request, *args, **kwargs):
+        described = f"{self.instance.coach.name}'s availability {_block_in_coach_time(self.instance)}"
+        with transaction.atomic():
+            log(instance=self.instance, action="wagtail.delete")
+            change = remove_availability_block(block=self.instance)
+        messages.success(request, f"Removed {described}.")
+        _report_bookings_left_alone(request, change)
+        return redirect(self.index_url)
+
+
 class AvailabilityBlockAdmin(ModelAdmin):
     model = AvailabilityBlock
     menu_label = "Availability"
     menu_icon = "time"
     permission_helper_class = AvailabilityPermissionHelper
+    # Add, edit and delete go through coaching/services/availability.py (coach lock, overlap check).
+    create_view_class = AvailabilityBlockCreateView
+    edit_view_class = AvailabilityBlockEditView
+    delete_view_class = AvailabilityBlockDeleteView
+    delete_template_name = "coaching/admin/availability_delete.html"
     list_display = ["coach", "local_start", "local_end", "start_at"]
     list_filter = ["coach", "start_at"]
     list_select_related = ["coach"]

@@ -1,4 +1,5 @@
-"""Availability in bulk: turn a weekly pattern into blocks, and clear days for holidays.
+"""Availability: turn a weekly pattern into blocks, clear days for holidays, and add, change or
+remove one block by hand (the admin's Availability list).
 
 The owner thinks in wall-clock time in the coach's zone ("Mon–Fri 09:00–17:00"); the database
 holds concrete UTC spans. Expansion goes through `coaching.wallclock.expand_weekly_pattern`, so
@@ -9,6 +10,11 @@ owner before they confirm) and the writer, which plans again inside its transact
 row locked, so what is written is decided against the rows as they are at commit time. Spans that
 already exist, or overlap existing availability, an active booking or a hosted workshop, are
 skipped and reported — never duplicated — which also makes running the same bulk add twice a no-op.
+
+The single-block writers (`add_availability_block`, `change_availability_block`,
+`remove_availability_block`) take the same coach lock, so they serialise with a bulk add or a
+removal for that coach, and refuse a block overlapping another block of the coach with
+`OverlappingAvailability`, naming that block in the coach's time.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
-from coaching.wallclock import expand_weekly_pattern, local_to_utc
+from coaching.services.locks import lock_coach
+from coaching.wallclock import expand_weekly_pattern, format_span_in_zone, local_to_utc
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A bulk add longer than this is almost certainly a typo in the year.
@@ -33,6 +42,14 @@ class InvalidAvailabilityRequest(ValueError):
 
     def __init__(self, message: str):
         self.message = message
+        super().__init__(message)
+
+
+class OverlappingAvailability(InvalidAvailabilityRequest):
+    """A block would overlap other availability of the same coach; `.overlapping` lists those blocks."""
+
+    def __init__(self, message: str, *, overlapping: list[AvailabilityBlock]):
+        self.overlapping = overlapping
         super().__init__(message)
 
 
@@ -81,6 +98,23 @@ class RemovalPlan:
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.coach.timezone)
+
+
+@dataclass
+class BlockChange:
+    """What adding, changing or removing one block did.
+
+    `block` is the block as saved (after a removal: as it was). `bookings_affected` are the coach's
+    active 1-on-1 bookings, not yet over, that the block covered before and no longer covers. They
+    are not cancelled: the owner decides what to do with each one.
+    """
+
+    block: AvailabilityBlock
+    bookings_affected: list[Booking] = field(default_factory=list)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.block.coach.timezone)
 
 
 def parse_weekdays(value: str | Iterable[str]) -> list[int]:
@@ -212,7 +246,7 @@ def bulk_add_availability(
     time. Raises InvalidAvailabilityRequest for a pattern that makes no sense.
     """
     with transaction.atomic():
-        locked = Coach.objects.select_for_update().get(pk=coach.pk)
+        locked = lock_coach(coach)
         plan = _plan_bulk_add(
             coach=locked, weekdays=weekdays, time_ranges=time_ranges, start_date=start_date, end_date=end_date
         )
@@ -261,10 +295,139 @@ def remove_availability(*, coach: Coach, start_date: date, end_date: date) -> Re
     or cancel them. One transaction, coach row locked. Running it twice changes nothing the second time.
     """
     with transaction.atomic():
-        locked = Coach.objects.select_for_update().get(pk=coach.pk)
+        locked = lock_coach(coach)
         plan = _plan_removal(coach=locked, start_date=start_date, end_date=end_date)
         AvailabilityBlock.objects.filter(pk__in=[block.pk for block in plan.blocks_removed]).delete()
         AvailabilityBlock.objects.bulk_create(
             AvailabilityBlock(coach=locked, start_at=piece.start_at, end_at=piece.end_at) for piece in plan.pieces_kept
         )
     return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# One block by hand (the admin's Availability add / edit / delete)
+
+
+def _validate_block_times(start_at: datetime | None, end_at: datetime | None) -> None:
+    if start_at is None or end_at is None:
+        raise InvalidAvailabilityRequest("Give both the start and the end of the block.")
+    if end_at <= start_at:
+        raise InvalidAvailabilityRequest("A block must end after it starts.")
+
+
+def _refuse_overlapping_blocks(*, coach: Coach, start_at: datetime, end_at: datetime, other_than=None) -> None:
+    # Touching is not overlapping: 09:00–12:00 and 12:00–17:00 may sit side by side.
+    overlapping = AvailabilityBlock.objects.filter(coach=coach, start_at__lt=end_at, end_at__gt=start_at)
+    if other_than is not None:
+        overlapping = overlapping.exclude(pk=other_than.pk)
+    overlapping = list(overlapping.order_by("start_at"))
+    if not overlapping:
+        return
+    zone = zoneinfo.ZoneInfo(coach.timezone)
+    first = overlapping[0]
+    described = format_span_in_zone(first.start_at, first.end_at, zone)
+    if (first.start_at, first.end_at) == (start_at, end_at):
+        message = f"This block already exists: {described}."
+    else:
+        more = f" and {len(overlapping) - 1} more" if len(overlapping) > 1 else ""
+        message = f"This time overlaps the existing block {described}{more}. Change the times, or edit that block."
+    raise OverlappingAvailability(message, overlapping=overlapping)
+
+
+def _save_checked(block: AvailabilityBlock) -> None:
+    try:
+        block.full_clean()
+    except ValidationError as error:
+        raise InvalidAvailabilityRequest(" ".join(error.messages)) from None
+    block.save()
+
+
+def _reread_block(block: AvailabilityBlock, *, coach: Coach) -> AvailabilityBlock | None:
+    """`block` as the database holds it now (read under the coach lock), or None if it is gone."""
+    current = AvailabilityBlock.objects.filter(pk=block.pk, coach=coach).first()
+    if current is not None:
+        current.coach = coach
+    return current
+
+
+def _bookings_left_uncovered(*, coach: Coach, old: Span, new: Span | None) -> list[Booking]:
+    """Active bookings not yet over that `old` covered (even partly) and `new` does not wholly cover."""
+    bookings = (
+        Booking.objects.active().filter(coach=coach, end_at__gt=timezone.now()).overlapping(old.start_at, old.end_at)
+    )
+    if new is not None:
+        bookings = bookings.exclude(start_at__gte=new.start_at, end_at__lte=new.end_at)
+    return list(bookings.order_by("start_at"))
+
+
+def add_availability_block(*, coach: Coach, start_at: datetime, end_at: datetime) -> BlockChange:
+    """Offer `coach` the span [start_at, end_at) (aware datetimes) as one new availability block.
+
+    Guarantees: one transaction with the coach row locked (the lock bulk add and removal take), so
+    the overlap check and the insert see the same rows. A span touching another block (09:00–12:00
+    next to 12:00–17:00) is fine. A span over an active booking or one of the coach's workshops is
+    allowed on purpose: unlike a bulk pattern, a hand-made block says exactly what the owner wants,
+    and the booking or workshop keeps its own time out of the offered slots anyway, so the rest of
+    the block is offered around it.
+
+    Raises OverlappingAvailability if the span overlaps another block of the coach (the message
+    names it in the coach's time), InvalidAvailabilityRequest if it does not end after it starts.
+    """
+    _validate_block_times(start_at, end_at)
+    with transaction.atomic():
+        locked = lock_coach(coach)
+        _refuse_overlapping_blocks(coach=locked, start_at=start_at, end_at=end_at)
+        block = AvailabilityBlock(coach=locked, start_at=start_at, end_at=end_at)
+        _save_checked(block)
+    return BlockChange(block=block)
+
+
+def change_availability_block(*, block: AvailabilityBlock, start_at: datetime, end_at: datetime) -> BlockChange:
+    """Move or resize `block` to [start_at, end_at); it stays with its coach.
+
+    Guarantees: one transaction with the coach row locked; the block is re-read under the lock, so
+    `block` may carry unsaved new times (as a bound admin form leaves it). Overlap rules are those
+    of `add_availability_block`, ignoring the block itself. Bookings are never cancelled: active
+    bookings not yet over that the old times covered and the new ones do not are returned in
+    `.bookings_affected` so the owner can move or cancel them.
+
+    Raises OverlappingAvailability if the new times overlap another block of the coach,
+    InvalidAvailabilityRequest if they do not end after they start or the block no longer exists.
+    """
+    _validate_block_times(start_at, end_at)
+    with transaction.atomic():
+        locked = lock_coach(block.coach)
+        current = _reread_block(block, coach=locked)
+        if current is None:
+            raise InvalidAvailabilityRequest(
+                "This availability block was removed in the meantime; nothing was changed."
+            )
+        _refuse_overlapping_blocks(coach=locked, start_at=start_at, end_at=end_at, other_than=current)
+        old = Span(current.start_at, current.end_at)
+        current.start_at, current.end_at = start_at, end_at
+        _save_checked(current)
+        affected = _bookings_left_uncovered(coach=locked, old=old, new=Span(start_at, end_at))
+    return BlockChange(block=current, bookings_affected=affected)
+
+
+def preview_remove_availability_block(*, block: AvailabilityBlock) -> BlockChange:
+    """What `remove_availability_block` would report for `block`, without writing anything."""
+    old = Span(block.start_at, block.end_at)
+    return BlockChange(block=block, bookings_affected=_bookings_left_uncovered(coach=block.coach, old=old, new=None))
+
+
+def remove_availability_block(*, block: AvailabilityBlock) -> BlockChange:
+    """Delete one availability block; bookings inside it are kept.
+
+    Guarantees: one transaction with the coach row locked. Active bookings not yet over that the
+    block covered are not cancelled but returned in `.bookings_affected` so the owner can move or
+    cancel them. A block already gone is not an error: nothing happens and nothing is affected.
+    """
+    with transaction.atomic():
+        locked = lock_coach(block.coach)
+        current = _reread_block(block, coach=locked)
+        if current is None:
+            return BlockChange(block=block)
+        affected = _bookings_left_uncovered(coach=locked, old=Span(current.start_at, current.end_at), new=None)
+        current.delete()
+    return BlockChange(block=current, bookings_affected=affected)
