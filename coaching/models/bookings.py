@@ -22,6 +22,16 @@ def new_booking_reference() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+def default_invite_domain() -> str:
+    """The domain part of new invites' UIDs: INVITE_UID_DOMAIN, or SITE_URL's host when unset.
+
+    Stored on each booking when it is made, so a booking's UID never changes afterwards (calendars
+    match updates and cancellations by UID; a changed one would duplicate the event).
+    """
+    configured = getattr(settings, "INVITE_UID_DOMAIN", "")
+    return configured or settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0]
+
+
 def holds_time_q(now, prefix: str = "") -> Q:
     """Bookings that occupy their time at `now`: confirmed, or held for payment and not yet lapsed.
 
@@ -99,6 +109,7 @@ class Booking(models.Model):
     google_event_id = models.CharField(max_length=1024, blank=True)
     # RFC 5545 SEQUENCE of the invite: bumped on every change the guest's calendar must apply.
     ics_sequence = models.PositiveIntegerField(default=0)
+    invite_uid_domain = models.CharField(max_length=255, default=default_invite_domain, editable=False)
     reschedule_count = models.PositiveSmallIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -160,7 +171,7 @@ class Booking(models.Model):
     @property
     def ics_uid(self) -> str:
         """Stable calendar UID: the same for every invite update and cancellation of this booking."""
-        return f"booking-{self.reference.lower()}@{settings.SITE_URL.split('://', 1)[-1].split('/', 1)[0]}"
+        return f"booking-{self.reference.lower()}@{self.invite_uid_domain}"
 
 
 class BookingLog(models.Model):

@@ -15,12 +15,18 @@ from .responses import render_refusal
 
 @require_GET
 def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
-    """The guest's calendar file. The signed token stops anyone fetching another guest's by guessing."""
+    """The guest's calendar file, as the booking is now: its current time and SEQUENCE, and a
+    METHOD:CANCEL once it is cancelled (or its hold lapsed), so a calendar that imports it again
+    removes the event instead of keeping a stale one. The signed token stops anyone fetching
+    another guest's file by guessing."""
     booking = None
     if read_ics_token(request.GET.get("t", "")) == reference:
         booking = Booking.objects.select_related("coach", "workshop__host").filter(reference=reference).first()
     if booking is None:
         return render_refusal(request, NotBookable("This calendar link is not valid."))
-    response = HttpResponse(build_ics(booking, method="REQUEST"), content_type="text/calendar; charset=utf-8")
+    method = "REQUEST" if booking.is_active else "CANCEL"
+    response = HttpResponse(
+        build_ics(booking, method=method), content_type=f"text/calendar; charset=utf-8; method={method}"
+    )
     response["Content-Disposition"] = f'attachment; filename="booking-{booking.reference}.ics"'
     return response

@@ -40,7 +40,7 @@ from coaching.zones import zone_from_name
 
 from .context import link_days, schedule_context
 from .parsing import iso_z, parse_day, parse_month, parse_start
-from .ratelimit import hit, ratelimit, too_many_requests
+from .ratelimit import check, ratelimit, too_many_requests
 
 PAGE = "coaching/manage_booking.html"
 REFUSED_PAGE = "coaching/manage/link_refused.html"
@@ -96,8 +96,9 @@ def booking_for(request: HttpRequest, token: str, *, per_booking: bool = False) 
         reference = read_manage_token(token)
     except InvalidManageLink as exc:
         raise LinkRefused(render_link_refused(request, exc)) from exc
-    if per_booking and not hit("manage-booking", reference, rate=settings.MAGIC_LINK_RATE):
-        raise LinkRefused(too_many_requests("Too many changes were tried on this booking — please wait a minute."))
+    limited = check("manage-booking", reference, rate=settings.MAGIC_LINK_RATE) if per_booking else None
+    if limited is not None:
+        raise LinkRefused(too_many_requests(limited, "Too many changes were tried on this booking"))
     return Booking.objects.select_related("coach", "workshop__host").get(reference=reference)
 
 
@@ -367,8 +368,9 @@ def lost_link(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, LOST_LINK_PAGE, {"form": form}, status=422)
     reference = form.cleaned_data["reference"]
-    if not hit("lost-link-reference", reference, rate=settings.LOST_LINK_RATE):
-        return too_many_requests("Too many requests for this booking — please wait an hour and try again.")
+    limited = check("lost-link-reference", reference, rate=settings.LOST_LINK_RATE)
+    if limited is not None:
+        return too_many_requests(limited, "Too many requests for this booking")
     booking = (
         Booking.objects.select_related("coach", "workshop__host")
         .filter(reference=reference, guest_email__iexact=form.cleaned_data["email"])

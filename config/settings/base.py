@@ -47,6 +47,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver"
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 WAGTAILADMIN_BASE_URL = SITE_URL
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
+# The domain part of calendar invite UIDs (booking-<ref>@<domain>). Each booking keeps the one it was
+# made with, so changing SITE_URL (or this) never changes an existing invite's UID.
+INVITE_UID_DOMAIN = env("INVITE_UID_DOMAIN")
 
 INSTALLED_APPS = [
     "pages",

@@ -428,3 +428,21 @@ def test_guest_details_are_plain_in_the_text_part_and_escaped_in_the_html(book):
     assert message.subject.startswith("New booking: Seán O'Brien <b> on")
     assert "Seán O'Brien <b>" in message.body
     assert "Seán O&#x27;Brien &lt;b&gt;" in html and "O'Brien <b>" not in html
+
+
+def test_an_invites_uid_survives_a_change_of_site_url(settings):
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    booking = BookingFactory()
+    uid = booking.ics_uid
+    assert uid == f"booking-{booking.reference.lower()}@127.0.0.1:8000"
+
+    settings.SITE_URL = "https://bookings.example.com"  # the site moves to its real domain
+    booking.refresh_from_db()
+    assert booking.ics_uid == uid
+    assert f"UID:{uid}" in build_ics(booking, method="REQUEST").decode()
+
+
+def test_new_invites_use_the_configured_uid_domain(settings):
+    settings.INVITE_UID_DOMAIN = "northstar-coaching.example"
+    booking = BookingFactory()
+    assert booking.ics_uid == f"booking-{booking.reference.lower()}@northstar-coaching.example"

@@ -391,6 +391,38 @@ def test_lost_link_form_is_rate_limited_per_reference_across_ips(booking, client
     assert client.post("/bookings/lost-link/", data, REMOTE_ADDR="10.0.2.99").status_code == 429
 
 
+@pytest.mark.parametrize(
+    ("path", "ip_per_request", "expected_wait"),
+    [
+        pytest.param("/bookings/lost-link/", False, ("3001", "51 minutes"), id="lost-link-per-ip-2-an-hour"),
+        pytest.param("/bookings/lost-link/", True, ("3001", "51 minutes"), id="lost-link-per-reference-2-an-hour"),
+    ],
+)
+def test_retry_after_and_the_message_come_from_the_limit_that_refused(
+    booking, client, rate_limits_on, frozen_now, path, ip_per_request, expected_wait
+):
+    # Ten minutes into an hour-long window: 50 minutes (and a second) until it resets.
+    frozen_now.move_to(datetime(2030, 1, 1, 13, 10, tzinfo=UTC))
+    data = {"email": "someone@example.com", "reference": booking.reference}
+    for n in range(2):
+        extra = {"REMOTE_ADDR": f"10.0.3.{n}"} if ip_per_request else {}
+        assert client.post(path, data, **extra).status_code == 200
+    response = client.post(path, data, **({"REMOTE_ADDR": "10.0.3.99"} if ip_per_request else {}))
+    assert response.status_code == 429
+    retry_after, words = expected_wait
+    assert response["Retry-After"] == retry_after
+    assert f"please wait {words}" in response.content.decode()
+
+
+def test_a_per_minute_limit_says_a_minute(booking, client, rate_limits_on, frozen_now):
+    frozen_now.move_to(datetime(2030, 1, 1, 13, 10, 15, tzinfo=UTC))
+    for _ in range(3):
+        client.get(url(booking))
+    response = client.get(url(booking))
+    assert response.status_code == 429
+    assert response["Retry-After"] == "46" and "please wait a minute" in response.content.decode()
+
+
 # --- lost your link? ----------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from coaching.links import make_ics_token
 from coaching.models import Booking, BookingLog
+from coaching.services import cancel_booking, reschedule_booking
 from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory, WorkshopFactory
 from coaching.wallclock import expand_weekly_pattern
 
@@ -426,6 +427,37 @@ def test_ics_link_with_its_token_downloads_the_invite(coach):
     body = response.content.decode()
     assert "BEGIN:VEVENT" in body and booking.ics_uid in body
     assert "DTSTART:20300107T090000Z" in body
+
+
+def _ics(booking):
+    from icalendar import Calendar
+
+    response = Client().get(reverse("coaching:booking_ics", args=[booking.reference]), {"t": make_ics_token(booking)})
+    assert response.status_code == 200
+    calendar = Calendar.from_ical(response.content)
+    (event,) = calendar.walk("VEVENT")
+    return response, calendar, event
+
+
+def test_ics_download_after_a_cancellation_cancels_the_event_with_the_current_sequence(coach):
+    booking = BookingFactory(coach=coach, start_at=NINE_LONDON, end_at=NINE_LONDON + timedelta(hours=1))
+    cancel_booking(booking=booking, actor="guest", now=NOW)
+    booking.refresh_from_db()
+    response, calendar, event = _ics(booking)
+    assert str(calendar["METHOD"]) == "CANCEL" and "method=CANCEL" in response["Content-Type"]
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert int(event["SEQUENCE"]) == booking.ics_sequence == 1
+    assert str(event["UID"]) == booking.ics_uid
+
+
+def test_ics_download_after_a_move_has_the_new_time_and_sequence(coach):
+    booking = BookingFactory(coach=coach, start_at=NINE_LONDON, end_at=NINE_LONDON + timedelta(hours=1))
+    reschedule_booking(booking=booking, new_start_at=NINE_LONDON + timedelta(hours=1), actor="guest", now=NOW)
+    booking.refresh_from_db()
+    response, calendar, event = _ics(booking)
+    assert str(calendar["METHOD"]) == "REQUEST" and str(event["STATUS"]) == "CONFIRMED"
+    assert event.decoded("DTSTART") == NINE_LONDON + timedelta(hours=1)
+    assert int(event["SEQUENCE"]) == 1
 
 
 def test_ics_link_refuses_a_missing_or_borrowed_token(coach):
