@@ -71,6 +71,38 @@ class BookingNotReschedulable(BookingError):
     default_message = "This booking can no longer be moved."
 
 
+class WorkshopNotChangeable(BookingError):
+    """The owner's change of a workshop would break what it already sold or whose time it takes."""
+
+    status_code = 409
+    default_message = "This workshop cannot be changed like that."
+
+
+class CapacityBelowSeatsSold(WorkshopNotChangeable):
+    def __init__(self, seats_sold: int):
+        self.seats_sold = seats_sold
+        sold = f"{seats_sold} seat is" if seats_sold == 1 else f"{seats_sold} seats are"
+        super().__init__(f"{sold} already sold; the capacity cannot be lower than that.")
+
+
+class HostHasSessions(WorkshopNotChangeable):
+    """A published workshop would sit on its host's 1-on-1 bookings."""
+
+    def __init__(self, *, host_name: str, references: list[str]):
+        self.references = references
+        super().__init__(
+            f"{host_name} already has 1-on-1 bookings at this time ({', '.join(references)}). "
+            "Move or cancel them first, or change the time."
+        )
+
+
+class InvalidWorkshop(BookingError):
+    """A workshop's own details are not acceptable (the model's validation said no)."""
+
+    status_code = 400
+    default_message = "Please check the workshop's details."
+
+
 class PaymentUnavailable(BookingError):
     status_code = 503
     default_message = "Payments are not available right now. Please try again in a few minutes."

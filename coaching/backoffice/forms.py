@@ -1,16 +1,17 @@
 """Forms of the back office: snippet validation, the Bulk add / remove availability tools, cancel."""
 
 from django import forms
-from django.db.models import Sum
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from coaching.models import Booking
+from coaching.exceptions import BookingError, CapacityBelowSeatsSold, HostHasSessions
 from coaching.services.availability import (
     MAX_RANGE_DAYS,
     WEEKDAY_CODES,
     InvalidAvailabilityRequest,
     parse_time_ranges,
 )
+from coaching.services.workshops import change_workshop, create_workshop
+from coaching.vocabulary import Actor
 
 from .permissions import visible_coaches
 
@@ -29,35 +30,41 @@ class CoachForm(WagtailAdminModelForm):
 
 
 class WorkshopForm(WagtailAdminModelForm):
+    """The Workshop snippet. Saving goes through the workshop service, which moves the sold seats
+    with the workshop and checks the capacity and the host's sessions under the workshop's lock;
+    its refusals come back as errors on this form (snippets.py, WorkshopRefusalsAsErrors)."""
+
     confirm_clash = forms.BooleanField(
         required=False,
         label="Publish even though the host has 1-on-1 bookings at this time",
         help_text="Only tick this after you have moved or cancelled the clashing sessions, or agreed it with the guests.",
     )
 
-    def clean(self):
-        cleaned = super().clean()
-        instance = self.instance
-        capacity, host = cleaned.get("capacity"), cleaned.get("host")
-        start_at, end_at = cleaned.get("start_at"), cleaned.get("end_at")
+    def save(self, commit=True):
+        if not commit:
+            return super().save(commit=False)
+        values = {name: value for name, value in self.cleaned_data.items() if name != "confirm_clash"}
+        allow_host_clash = bool(self.cleaned_data.get("confirm_clash"))
+        if self.instance.pk is None:
+            self.instance = create_workshop(values=values, allow_host_clash=allow_host_clash)
+        else:
+            self.instance = change_workshop(
+                workshop=self.instance,
+                changes=values,
+                actor=Actor.OWNER,
+                user=self.for_user,
+                allow_host_clash=allow_host_clash,
+            ).workshop
+        return self.instance
 
-        if instance.pk and capacity is not None:
-            sold = instance.bookings.active().aggregate(total=Sum("seats"))["total"] or 0
-            if capacity < sold:
-                self.add_error("capacity", f"{sold} seats are already sold; the capacity cannot be lower than that.")
-
-        if cleaned.get("is_published") and host and start_at and end_at and end_at > start_at:
-            clashes = list(
-                Booking.objects.active().filter(coach=host).overlapping(start_at, end_at).order_by("start_at")[:10]
-            )
-            if clashes and not cleaned.get("confirm_clash"):
-                references = ", ".join(booking.reference for booking in clashes)
-                self.add_error(
-                    "start_at",
-                    f"{host.name} already has 1-on-1 bookings at this time ({references}). Move or cancel them "
-                    "first, change the time, or tick the box below to publish anyway.",
-                )
-        return cleaned
+    def add_refusal(self, refusal: BookingError) -> None:
+        """Show a refusal of the workshop service on the field it is about."""
+        if isinstance(refusal, CapacityBelowSeatsSold):
+            self.add_error("capacity", refusal.message)
+        elif isinstance(refusal, HostHasSessions):
+            self.add_error("start_at", f"{refusal.message} Or tick the box below to publish anyway.")
+        else:
+            self.add_error(None, refusal.message)
 
 
 class _CoachScopedForm(forms.Form):

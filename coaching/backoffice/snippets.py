@@ -1,8 +1,10 @@
 """Coaches and workshops as Wagtail snippets, edited where the owner edits pages."""
 
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel, ObjectList, TabbedInterface
-from wagtail.snippets.views.snippets import SnippetViewSet
+from wagtail.admin.views.generic import CopyViewMixin
+from wagtail.snippets.views.snippets import CreateView, EditView, SnippetViewSet
 
+from coaching.exceptions import BookingError
 from coaching.models import Coach, Workshop
 
 from .forms import CoachForm, WorkshopForm
@@ -55,6 +57,33 @@ class CoachViewSet(SnippetViewSet):
         return visible_coaches(request.user)
 
 
+class WorkshopRefusalsAsErrors:
+    """Wagtail saves the snippet through WorkshopForm.save, which calls the workshop service; a rule
+    the service enforces under the workshop's lock (seats sold, the host's sessions, busy) comes back
+    as an error on the form, with nothing written, instead of an error page."""
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except BookingError as refusal:
+            form.add_refusal(refusal)
+            self.produced_error_code = "validation_error"
+            self.produced_error_message = self.get_error_message()
+            return self.form_invalid(form)
+
+
+class WorkshopCreateView(WorkshopRefusalsAsErrors, CreateView):
+    pass
+
+
+class WorkshopCopyView(CopyViewMixin, WorkshopCreateView):
+    pass
+
+
+class WorkshopEditView(WorkshopRefusalsAsErrors, EditView):
+    pass
+
+
 class WorkshopViewSet(SnippetViewSet):
     model = Workshop
     icon = "group"
@@ -64,6 +93,9 @@ class WorkshopViewSet(SnippetViewSet):
     list_display = ["title", "host", "start_at", "capacity", "price_display", "is_published"]
     list_filter = ["is_published", "host", "start_at"]
     search_fields = ["title"]
+    add_view_class = WorkshopCreateView
+    copy_view_class = WorkshopCopyView
+    edit_view_class = WorkshopEditView
     edit_handler = ObjectList(
         [
             MultiFieldPanel([FieldPanel("title"), FieldPanel("slug"), FieldPanel("summary")], heading="What"),

@@ -18,13 +18,16 @@ from .booking import BookingResult, Guest, create_booking
 from .changes import cancel_booking, reschedule_booking
 from .holds import confirm_paid_booking, expire_holds, release_hold
 from .log import log_booking
+from .workshops import change_workshop, create_workshop
 
 __all__ = [
     "BookingResult",
     "Guest",
     "cancel_booking",
+    "change_workshop",
     "confirm_paid_booking",
     "create_booking",
+    "create_workshop",
     "expire_holds",
     "log_booking",
     "release_hold",

@@ -1,7 +1,9 @@
 """The transaction and row locks every booking write takes, in one place.
 
 Locks are taken only inside a transaction and always in the same order (coach → booking, or
-workshop → booking), so two writers never wait on each other in a circle. A lock that cannot be
+workshop → booking), so two writers never wait on each other in a circle. `lock_workshop` locks the
+host's row with the workshop's (select_related under FOR UPDATE on PostgreSQL), so changing a
+workshop and booking its host's 1-on-1 sessions wait for each other. A lock that cannot be
 had within LOCK_TIMEOUT_MS becomes the friendly `Busy` ("try again"), and PostgreSQL's exclusion
 constraint refusing an overlap becomes the same `SlotUnavailable` the re-check under the lock gives.
 
@@ -62,3 +64,8 @@ def lock_workshop(workshop: Workshop) -> Workshop:
 
 def lock_booking(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().get(pk=booking.pk)
+
+
+def lock_active_seats(workshop: Workshop) -> list[Booking]:
+    """The workshop's active seat bookings, locked in id order (after the workshop's own lock)."""
+    return list(Booking.objects.select_for_update().active().filter(workshop=workshop).order_by("pk"))

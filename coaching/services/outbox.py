@@ -45,6 +45,7 @@ KINDS = {
     "payment_received": Kind(GUEST),
     "payment_failed": Kind(GUEST),
     "reschedule": Kind(GUEST, "REQUEST"),
+    "workshop_moved": Kind(GUEST, "REQUEST"),
     "cancellation": Kind(GUEST, "CANCEL"),
     "refund": Kind(GUEST),
     "hold_expired": Kind(GUEST),
@@ -62,6 +63,9 @@ KINDS = {
 CHANGE_MESSAGES = {
     Change.CONFIRMED: ("confirmation", "coach_new"),
     Change.RESCHEDULED: ("reschedule", "coach_rescheduled"),
+    # The coach gets nothing: the host moved the workshop or the owner did, and one email per seat
+    # would only repeat it.
+    Change.WORKSHOP_MOVED: ("workshop_moved",),
     Change.CANCELLED: ("cancellation", "coach_cancelled"),
     Change.EXPIRED: ("hold_expired",),
     Change.PAYMENT_RECEIVED: ("payment_received",),
@@ -97,6 +101,9 @@ def record_notifications(*, booking: Booking, change: str, **extra) -> list[Noti
         # An unpaid hold that is withdrawn was never the coach's booking.
         kinds = [kind for kind in kinds if KINDS[kind].audience != COACH]
     if change == Change.REFUNDED and _refund_already_announced(booking):
+        return []
+    if change == Change.WORKSHOP_MOVED and booking.status != Booking.Status.CONFIRMED:
+        # A hold's guest is still paying: the confirmation they get next carries the new time.
         return []
     snapshot = _snapshot(booking, change, extra)
     rows = [
@@ -175,7 +182,8 @@ def _dedupe_key(booking: Booking, kind: str) -> str:
         return f"booking:{booking.pk}:{kind}"
     if kind == "refund":
         return f"booking:{booking.pk}:refund:{booking.amount_refunded}"
-    # One message per change of the invite: the brain bumps ics_sequence on every reschedule/cancel.
+    # One message per change of the invite: the services bump ics_sequence on every reschedule,
+    # workshop move and cancellation.
     return f"booking:{booking.pk}:{kind}:seq{booking.ics_sequence}"
 
 

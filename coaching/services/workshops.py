@@ -1,0 +1,181 @@
+"""Creating and changing a workshop, together with the seats it has already sold.
+
+Seat bookings copy their workshop's start and end when they are made, and everything after reads
+the booking's own times: the host's schedule, the guest's invite and reminder, the manage page. So
+a workshop is written only here, and moving one moves its active seats in the same transaction.
+
+Everything happens under the workshop's row lock, the lock a seat booking takes too: no seat is
+sold at the old time while the workshop moves, and the capacity never drops below a seat sold a
+moment earlier. `lock_workshop` also locks the host's row (select_related under FOR UPDATE), so a
+1-on-1 booking of the host waits for the change and then sees the workshop where it now is.
+
+The admin's Workshop snippet saves through these functions (backoffice/forms.py, WorkshopForm.save).
+Workshop must stay a plain model: with Wagtail's DraftStateMixin, publishing a revision writes the
+row directly and would bypass this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from coaching.exceptions import CapacityBelowSeatsSold, HostHasSessions, InvalidWorkshop
+from coaching.models import Booking, Workshop
+from coaching.schedule import host_sessions_during, seats_sold
+from coaching.signals import announce
+from coaching.vocabulary import Actor, Change, LogAction
+
+from .holds import release_lapsed_holds
+from .locks import booking_transaction, lock_active_seats, lock_coach, lock_workshop
+from .log import log_booking
+
+# What the owner may set on a workshop; ids and timestamps are the system's.
+EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "slug",
+        "summary",
+        "host",
+        "start_at",
+        "end_at",
+        "capacity",
+        "price_amount",
+        "currency",
+        "location",
+        "online_url",
+        "is_published",
+    }
+)
+
+
+@dataclass(frozen=True)
+class WorkshopChange:
+    """What `change_workshop` did: the workshop as saved, its time before, and the seats it moved."""
+
+    workshop: Workshop
+    old_start_at: datetime
+    old_end_at: datetime
+    moved_bookings: list[Booking]
+
+
+def create_workshop(*, values: Mapping[str, Any], allow_host_clash: bool = False) -> Workshop:
+    """Create a workshop from `values` (field name → value).
+
+    Guarantees: the workshop passes the model's validation, and a published one does not sit on
+    its host's active 1-on-1 bookings unless `allow_host_clash` (the owner has sorted them out).
+    Raises InvalidWorkshop, HostHasSessions or Busy; nothing is written when it raises.
+    """
+    workshop = Workshop()
+    _apply(workshop, values)
+    _validate(workshop)
+    with booking_transaction():
+        if workshop.is_published and not allow_host_clash:
+            lock_coach(workshop.host)
+            _refuse_host_sessions(workshop)
+        workshop.save()
+    return workshop
+
+
+def change_workshop(
+    *,
+    workshop: Workshop,
+    changes: Mapping[str, Any],
+    actor: str = Actor.OWNER,
+    user=None,
+    allow_host_clash: bool = False,
+    now: datetime | None = None,
+) -> WorkshopChange:
+    """Apply `changes` (field name → new value) to a workshop and its seats, in one transaction.
+
+    Guarantees, all under the workshop's row lock:
+    - the capacity is not below the seats sold (confirmed and unexpired holds; lapsed holds are
+      released first, as a seat booking would release them);
+    - a published workshop does not sit on its host's active 1-on-1 bookings unless
+      `allow_host_clash` (the owner has sorted them out);
+    - when the start or end changes, every active seat booking (confirmed or held for payment)
+      moves to the new time with its invite SEQUENCE bumped, a WORKSHOP_MOVED entry in its log
+      (by `actor` and `user`, old and new times) and a WORKSHOP_MOVED announcement, which owes each
+      confirmed guest a "your workshop has moved" email with the updated invite. A hold keeps its
+      hold and its checkout (same workshop). Cancelled and expired bookings keep their time.
+    Raises CapacityBelowSeatsSold, HostHasSessions, InvalidWorkshop or Busy; nothing is written
+    when it raises.
+    """
+    now = now or timezone.now()
+    with booking_transaction():
+        locked = lock_workshop(workshop)
+        old_start_at, old_end_at, old_host_id = locked.start_at, locked.end_at, locked.host_id
+        _apply(locked, changes)
+        _validate(locked)
+        if locked.host_id != old_host_id:
+            # lock_workshop locked the old host; the new one's sessions are checked below.
+            lock_coach(locked.host)
+
+        release_lapsed_holds(Booking.objects.filter(workshop=locked), now=now)
+        sold = seats_sold(locked, now=now)
+        if locked.capacity < sold:
+            raise CapacityBelowSeatsSold(sold)
+        if locked.is_published and not allow_host_clash:
+            _refuse_host_sessions(locked)
+        locked.save()
+
+        moved_bookings = []
+        if locked.start_at != old_start_at or locked.end_at != old_end_at:
+            moved_bookings = _move_seats(
+                locked, old_start_at=old_start_at, old_end_at=old_end_at, actor=actor, user=user
+            )
+            # Seats are never pushed to Google (the calendar receiver skips bookings without a
+            # coach). When workshops themselves are pushed to their host's calendar, the move of
+            # the host's event is enqueued here, with transaction.on_commit like the booking pushes
+            # in services/google_sync.py.
+    return WorkshopChange(
+        workshop=locked, old_start_at=old_start_at, old_end_at=old_end_at, moved_bookings=moved_bookings
+    )
+
+
+def _move_seats(workshop: Workshop, *, old_start_at: datetime, old_end_at: datetime, actor: str, user) -> list[Booking]:
+    start_at, end_at = workshop.start_at.astimezone(UTC), workshop.end_at.astimezone(UTC)
+    old_start_at, old_end_at = old_start_at.astimezone(UTC), old_end_at.astimezone(UTC)
+    seats = lock_active_seats(workshop)
+    for booking in seats:
+        booking.start_at, booking.end_at = start_at, end_at
+        booking.ics_sequence += 1
+        booking.save(update_fields=["start_at", "end_at", "ics_sequence", "updated_at"])
+        log_booking(
+            booking,
+            LogAction.WORKSHOP_MOVED,
+            actor=actor,
+            user=user,
+            message=f"Workshop moved from {old_start_at:%Y-%m-%d %H:%M} UTC to {start_at:%Y-%m-%d %H:%M} UTC.",
+            old_start_at=old_start_at,
+            old_end_at=old_end_at,
+            new_start_at=start_at,
+            new_end_at=end_at,
+        )
+        announce(booking, Change.WORKSHOP_MOVED, actor=actor, old_start_at=old_start_at, old_end_at=old_end_at)
+    return seats
+
+
+def _apply(workshop: Workshop, values: Mapping[str, Any]) -> None:
+    unknown = set(values) - EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"Not editable on a workshop: {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        setattr(workshop, name, value)
+
+
+def _validate(workshop: Workshop) -> None:
+    try:
+        workshop.full_clean()
+    except ValidationError as exc:
+        raise InvalidWorkshop(" ".join(exc.messages)) from exc
+
+
+def _refuse_host_sessions(workshop: Workshop) -> None:
+    clashes = host_sessions_during(host=workshop.host, start_at=workshop.start_at, end_at=workshop.end_at)
+    if clashes:
+        raise HostHasSessions(host_name=workshop.host.name, references=[booking.reference for booking in clashes])
