@@ -150,6 +150,10 @@ def confirm_paid_booking(
         if locked.status == Booking.Status.PENDING_PAYMENT:
             _confirm(locked, fields, actor=actor, now=now, message="Confirmed by payment.")
         elif locked.status == Booking.Status.EXPIRED and _still_free(locked, now=now):
+            if locked.workshop_id:
+                # A lapsed seat keeps the time it was held at; the workshop may have moved since.
+                locked.start_at, locked.end_at = locked.workshop.start_at, locked.workshop.end_at
+                fields += ["start_at", "end_at"]
             _confirm(
                 locked,
                 fields,

@@ -293,3 +293,17 @@ def test_without_the_workshop_lock_a_capacity_cut_races_past_the_seats_being_sol
         if sold > capacity:
             break
     assert sold > capacity, "expected an oversell with locking off; the race test above would prove nothing"
+
+
+def test_a_late_payment_for_a_seat_held_before_a_move_is_confirmed_at_the_workshops_new_time(workshop, owner):
+    priced = Workshop.objects.filter(pk=workshop.pk)
+    priced.update(price_amount=2500)
+    workshop.refresh_from_db()
+    held = create_booking(guest=Guest(name="Late Payer", email="late@example.com"), workshop=workshop).booking
+    Booking.objects.filter(pk=held.pk).update(status=Booking.Status.EXPIRED, hold_expires_at=None)
+    move(workshop, MOVED, user=owner)
+
+    confirmed = confirm_paid_booking(booking=held, amount_paid=2500, payment_intent_id="pi_test_local_late")
+
+    assert confirmed.status == Booking.Status.CONFIRMED
+    assert (confirmed.start_at, confirmed.end_at) == (MOVED, MOVED + TWO_HOURS)
