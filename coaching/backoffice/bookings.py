@@ -33,6 +33,7 @@ from coaching.services.availability import (
 )
 from coaching.wallclock import format_span_in_zone
 
+from .exports import SafeExportIndexView
 from .permissions import (
     can_use_back_office,
     coach_of,
@@ -112,6 +113,7 @@ def _local(moment):
 
 
 class BookingAdmin(ModelAdmin):
+    index_view_class = SafeExportIndexView
     model = Booking
     menu_label = "Bookings"
     menu_icon = "date"

@@ -336,6 +336,31 @@ def test_csv_export_follows_the_search(owner_client):
     assert [row["Reference"] for row in rows] == [match.reference]
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '=HYPERLINK("http://evil.example","click")',
+        "+44 20 7946 0000",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "\t=1+1",
+        "\r=1+1",
+    ],
+)
+def test_csv_export_never_hands_a_spreadsheet_a_formula(owner_client, typed):
+    booking = BookingFactory(guest_name=typed, guest_phone=typed)
+    (row,) = [row for row in export_rows(owner_client, "") if row["Reference"] == booking.reference]
+    for column in ("Guest Name", "Guest Phone"):
+        assert row[column] == "'" + typed  # shown as the text the guest typed, never evaluated
+        assert not row[column].startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_ordinary_names_are_exported_as_typed(owner_client):
+    booking = BookingFactory(guest_name="Zoë O'Brien-Smith", guest_phone="020 7946 0000")
+    (row,) = [row for row in export_rows(owner_client, "") if row["Reference"] == booking.reference]
+    assert (row["Guest Name"], row["Guest Phone"]) == ("Zoë O'Brien-Smith", "020 7946 0000")
+
+
 def test_coachs_csv_export_holds_only_their_own_rows(coach_client, anna):
     own = BookingFactory(coach=anna)
     BookingFactory()
