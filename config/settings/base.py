@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "csp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +96,14 @@ MIDDLEWARE = [
     "coaching.web.zone.UserTimezoneMiddleware",
     "coaching.web.health.DatabaseUnavailableMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the view into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -274,6 +283,19 @@ RATELIMIT_TRUST_FORWARDED_FOR = env_bool("RATELIMIT_TRUST_FORWARDED_FOR", False)
 BOOKING_POST_RATE = env("BOOKING_POST_RATE", "10/m")
 MAGIC_LINK_RATE = env("MAGIC_LINK_RATE", "30/m")
 LOST_LINK_RATE = env("LOST_LINK_RATE", "5/h")
+# The admin sign-in (coaching/backoffice/sign_in.py, django-axes): after this many failed sign-ins for
+# one username, or from one client address, further attempts are refused for the cool-off (0 = until
+# the owner unlocks). Counts live in the database, so every web process sees the same numbers.
+ADMIN_LOGIN_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+ADMIN_LOCKOUT_MINUTES = env_int("ADMIN_LOCKOUT_MINUTES", 15)
+AXES_HANDLER = "coaching.backoffice.sign_in.SignInAttemptHandler"
+AXES_FAILURE_LIMIT = ADMIN_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=ADMIN_LOCKOUT_MINUTES) if ADMIN_LOCKOUT_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "coaching.backoffice.sign_in.sign_in_client_ip"
+AXES_LOCKOUT_CALLABLE = "coaching.backoffice.sign_in.locked_out_response"
+AXES_HTTP_RESPONSE_CODE = 429
 # Request size limit: booking forms are tiny; the admin's image uploads go through files, not this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 
@@ -290,5 +312,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # Wagtail runs search-index and reference-index tasks through django-tasks; one line each is noise.
         "django_tasks": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; its WARNINGs (each failure, each lockout) are the ones to keep.
+        "axes": {"level": "WARNING"},
     },
 }

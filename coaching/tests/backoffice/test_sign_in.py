@@ -1,9 +1,76 @@
 """The back office door: one login (Wagtail's), locked after repeated failures, with optional
 two-factor sign-in. README, "Measured: … Security" and "Running the business from the Wagtail admin"."""
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+
 import pytest
+import requests
+import time_machine
+from axes.models import AccessAttempt
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Sum
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from coaching.backoffice.sign_in import sign_in_client_ip
+from coaching.tests.factories import CoachFactory
 
 pytestmark = pytest.mark.django_db
+
+LOGIN = "/admin/login/"
+PASSWORD = "correct-horse-battery"
+LOCKED_MESSAGE = "Too many failed sign-ins. Try again in 15 minutes, or ask the owner to unlock your account."
+
+
+def sign_in(client, username, password, **extra):
+    return client.post(LOGIN, {"username": username, "password": password}, **extra)
+
+
+def assert_locked_out(response):
+    assert response.status_code == 429
+    assert " ".join(response.content.decode().split()).count(LOCKED_MESSAGE) == 1
+    assert response["Retry-After"] == "900"
+
+
+def assert_signed_in(response):
+    assert response.status_code == 302 and response.url == reverse("wagtailadmin_home")
+
+
+@pytest.fixture(autouse=True)
+def lockout_rules(settings):
+    """The defaults from the configuration table, whatever the environment says."""
+    settings.AXES_FAILURE_LIMIT = 5
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
+    settings.RATELIMIT_TRUST_FORWARDED_FOR = False
+
+
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_superuser("owner", "owner@example.com", PASSWORD)
+
+
+@pytest.fixture
+def coach_user(django_user_model):
+    """A coach with a Wagtail login: admin access only."""
+    user = django_user_model.objects.create_user("anna", "anna@example.com", PASSWORD)
+    group, _ = Group.objects.get_or_create(name="Coaches")
+    group.permissions.add(Permission.objects.get(codename="access_admin"))
+    user.groups.add(group)
+    CoachFactory(name="Anna", slug="anna", user=user)
+    return user
+
+
+# --- one door -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", ["/django-admin/", "/django-admin/login/", "/django-admin/auth/user/"])
@@ -12,3 +79,203 @@ def test_there_is_no_second_login_door_at_django_admin(client, path):
     assert response.status_code == 404
     response = client.post(path, {"username": "owner", "password": "guess"})
     assert response.status_code == 404
+
+
+# --- lockouts -------------------------------------------------------------------------------------
+
+
+def test_five_wrong_passwords_lock_the_account_even_against_the_right_password(client, coach_user):
+    for _ in range(4):
+        response = sign_in(client, "anna", "wrong")
+        assert response.status_code == 200
+        assert "didn&#x27;t match" in response.content.decode()
+
+    assert_locked_out(sign_in(client, "anna", "wrong"))
+    assert_locked_out(sign_in(client, "anna", PASSWORD))
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_lock_lifts_after_the_cool_off(client, coach_user):
+    for _ in range(5):
+        sign_in(client, "anna", "wrong")
+    fifth_failure = timezone.now()
+    with time_machine.travel(fifth_failure + timedelta(minutes=14)):
+        assert_locked_out(sign_in(client, "anna", PASSWORD))
+    # That refused attempt started the wait again: 15 minutes from it, not from the fifth failure.
+    with time_machine.travel(fifth_failure + timedelta(minutes=20)):
+        assert_locked_out(sign_in(client, "anna", PASSWORD))
+    with time_machine.travel(fifth_failure + timedelta(minutes=20 + 16)):
+        assert_signed_in(sign_in(client, "anna", PASSWORD))
+
+
+def test_a_successful_sign_in_forgets_that_accounts_earlier_failures(client, coach_user):
+    for _ in range(4):
+        sign_in(client, "anna", "wrong")
+    assert_signed_in(sign_in(client, "anna", PASSWORD))
+    client.logout()
+    for _ in range(4):
+        assert sign_in(client, "anna", "wrong").status_code == 200
+
+
+def test_one_address_guessing_many_usernames_is_locked_out_for_every_username(client, coach_user):
+    for username in ("owner", "admin", "root", "bea", "carl"):
+        response = sign_in(client, username, "guess")
+    assert_locked_out(response)
+    # Anna's own password from that address is refused too: the address is locked, not only names.
+    assert_locked_out(sign_in(client, "anna", PASSWORD))
+    # Anna from her own address is not that attacker.
+    assert_signed_in(sign_in(Client(), "anna", PASSWORD, REMOTE_ADDR="203.0.113.7"))
+
+
+def test_a_forged_forwarded_for_header_does_not_give_a_fresh_address_per_guess(client, coach_user):
+    for number in range(5):
+        response = sign_in(client, f"user{number}", "guess", HTTP_X_FORWARDED_FOR=f"198.51.100.{number}")
+    assert_locked_out(response)
+
+
+def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(settings):
+    factory = RequestFactory()
+    request = factory.post(LOGIN, HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
+    assert sign_in_client_ip(request) == "10.0.0.2"
+    settings.RATELIMIT_TRUST_FORWARDED_FOR = True
+    # The last entry is what our proxy appended; the first is whatever the client typed.
+    assert sign_in_client_ip(request) == "203.0.113.9"
+    assert sign_in_client_ip(factory.post(LOGIN, HTTP_X_FORWARDED_FOR="not-an-address")) is None
+
+
+def test_failures_through_one_client_lock_out_another_because_the_count_lives_in_the_database(coach_user):
+    first, second = Client(), Client()
+    for _ in range(4):
+        sign_in(first, "anna", "wrong")
+    assert AccessAttempt.objects.filter(username="anna").aggregate(n=Sum("failures_since_start"))["n"] == 4
+    # A separate client with its own session and cookies, as another web process would serve it.
+    assert_locked_out(sign_in(second, "anna", "wrong"))
+    assert_locked_out(sign_in(first, "anna", PASSWORD))
+
+
+def test_the_owner_sees_the_lockout_and_unlocks_it_and_the_coach_signs_in_again(client, owner, coach_user):
+    coach = Client()
+    for _ in range(5):
+        sign_in(coach, "anna", "wrong", REMOTE_ADDR="203.0.113.7")
+    assert_locked_out(sign_in(coach, "anna", PASSWORD, REMOTE_ADDR="203.0.113.7"))
+
+    client.force_login(owner)
+    page = client.get(reverse("coaching_sign_in:security"))
+    assert page.status_code == 200
+    lockouts = {(lockout.kind, lockout.value) for lockout in page.context["lockouts"]}
+    assert lockouts == {("username", "anna"), ("address", "203.0.113.7")}
+
+    response = client.post(reverse("coaching_sign_in:unlock"), {"kind": "username", "value": "anna"})
+    assert response.status_code == 302
+    assert not AccessAttempt.objects.filter(username="anna").exists()
+    assert_signed_in(sign_in(coach, "anna", PASSWORD, REMOTE_ADDR="203.0.113.7"))
+
+
+def test_the_owner_unlocks_an_address(client, owner):
+    for username in ("a", "b", "c", "d", "e"):
+        sign_in(Client(), username, "guess", REMOTE_ADDR="198.51.100.4")
+    client.force_login(owner)
+    client.post(reverse("coaching_sign_in:unlock"), {"kind": "address", "value": "198.51.100.4"})
+    assert not AccessAttempt.objects.exists()
+    assert client.get(reverse("coaching_sign_in:security")).context["lockouts"] == []
+
+
+def test_only_the_owner_may_see_or_lift_lockouts(client, coach_user):
+    for _ in range(5):
+        sign_in(Client(), "owner", "guess", REMOTE_ADDR="198.51.100.4")
+    client.force_login(coach_user)
+    page = client.get(reverse("coaching_sign_in:security"))
+    assert page.status_code in (302, 403) and "lockouts" not in (page.context or {})
+    client.post(reverse("coaching_sign_in:unlock"), {"kind": "username", "value": "owner"})
+    assert AccessAttempt.objects.filter(username="owner").exists()
+
+
+def test_the_management_commands_unlock_too(client, coach_user):
+    for _ in range(5):
+        sign_in(client, "anna", "wrong")
+    call_command("axes_reset_username", "anna", stdout=StringIO())
+    assert_signed_in(sign_in(client, "anna", PASSWORD))
+
+
+# --- the count across real processes --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url_of_this_test() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def two_web_processes():
+    """Two separate gunicorn servers (one worker each) on this test's database: two web processes
+    that share nothing but the database, as in production."""
+    root = Path(__file__).resolve().parents[3]
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url_of_this_test(),
+    }
+    servers, urls = [], []
+    for _ in range(2):
+        port = free_port()
+        servers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+                + ["--workers", "1", "--timeout", "60"],
+                cwd=root,
+                env=environment,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 90
+        for url in urls:
+            while True:
+                try:
+                    requests.get(url + LOGIN, timeout=30)
+                    break
+                except requests.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.3)
+        yield urls
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=20)
+
+
+def sign_in_over_http(base_url: str, username: str, password: str) -> requests.Response:
+    browser = requests.Session()
+    browser.get(base_url + LOGIN, timeout=10)
+    return browser.post(
+        base_url + LOGIN,
+        data={"username": username, "password": password, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        headers={"Referer": base_url + LOGIN},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failures_on_one_web_process_lock_the_account_on_another(django_user_model, two_web_processes):
+    django_user_model.objects.create_user("anna", "anna@example.com", PASSWORD, is_staff=True)
+    first, second = two_web_processes
+    for _ in range(3):
+        assert sign_in_over_http(first, "anna", "wrong").status_code == 200
+    assert sign_in_over_http(second, "anna", "wrong").status_code == 200
+    assert sign_in_over_http(second, "anna", "wrong").status_code == 429
+    refused = sign_in_over_http(first, "anna", PASSWORD)
+    assert refused.status_code == 429 and "Too many failed sign-ins" in refused.text
