@@ -71,3 +71,12 @@ def register_sign_in_security_menu_item():
     return OwnerOnlyMenuItem(
         "Sign-in security", reverse("coaching_sign_in:security"), name="sign-in-security", icon_name="lock", order=900
     )
+
+
+@hooks.register("register_account_menu_item")
+def register_two_factor_account_menu_item(request):
+    return {
+        "url": reverse("coaching_sign_in:two_factor"),
+        "label": "Two-factor sign-in",
+        "help_text": "Ask for a code from an authenticator app on your phone as well as your password.",
+    }

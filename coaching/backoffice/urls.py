@@ -21,8 +21,10 @@ google_calendar = [
 ]
 
 sign_in_security = [
-    path("", sign_in.lockouts_view, name="security"),
+    path("", sign_in.security_view, name="security"),
     path("unlock/", sign_in.unlock_view, name="unlock"),
+    path("two-factor/", sign_in.two_factor_view, name="two_factor"),
+    path("two-factor/<int:user_id>/reset/", sign_in.reset_two_factor_view, name="reset_two_factor"),
 ]
 
 urlpatterns = [

@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +91,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): did this session give a two-factor code? Then our admin rule on it.
+    "django_otp.middleware.OTPMiddleware",
+    "coaching.backoffice.sign_in.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -254,6 +259,8 @@ GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET")
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY")
 
 WAGTAIL_SITE_NAME = env("SITE_NAME", "Northstar Coaching")
+# What authenticator apps show above the code.
+OTP_TOTP_ISSUER = WAGTAIL_SITE_NAME
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]
 
@@ -296,6 +303,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "coaching.backoffice.sign_in.sign_in_client_ip"
 AXES_LOCKOUT_CALLABLE = "coaching.backoffice.sign_in.locked_out_response"
 AXES_HTTP_RESPONSE_CODE = 429
+# Two-factor sign-in (TOTP, django-otp): offered to every admin user; when this is on, a user with
+# admin access but no confirmed device must turn it on before using the admin.
+ADMIN_REQUIRE_TWO_FACTOR = env_bool("ADMIN_REQUIRE_TWO_FACTOR", False)
+WAGTAILADMIN_USER_LOGIN_FORM = "coaching.backoffice.sign_in.SignInForm"
 # Request size limit: booking forms are tiny; the admin's image uploads go through files, not this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 

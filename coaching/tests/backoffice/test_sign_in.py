@@ -1,6 +1,7 @@
 """The back office door: one login (Wagtail's), locked after repeated failures, with optional
 two-factor sign-in. README, "Measured: … Security" and "Running the business from the Wagtail admin"."""
 
+import base64
 import os
 import socket
 import subprocess
@@ -16,11 +17,14 @@ import time_machine
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Sum
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from coaching.backoffice.sign_in import sign_in_client_ip
 from coaching.tests.factories import CoachFactory
@@ -279,3 +283,175 @@ def test_failures_on_one_web_process_lock_the_account_on_another(django_user_mod
     assert sign_in_over_http(second, "anna", "wrong").status_code == 429
     refused = sign_in_over_http(first, "anna", PASSWORD)
     assert refused.status_code == 429 and "Too many failed sign-ins" in refused.text
+
+
+# --- two-factor sign-in ---------------------------------------------------------------------------
+
+
+def code_for(key_hex: str, at: float | None = None) -> str:
+    """What the user's authenticator app shows at `at` (now by default)."""
+    totp = TOTP(bytes.fromhex(key_hex))
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():06d}"
+
+
+@pytest.fixture
+def anna_with_two_factor(coach_user):
+    return TOTPDevice.objects.create(user=coach_user, name="Authenticator app", confirmed=True)
+
+
+def sign_in_with_code(client, username, password, code, **extra):
+    return client.post(LOGIN, {"username": username, "password": password, "otp_token": code}, **extra)
+
+
+def test_the_sign_in_form_offers_the_authentication_code_field(client):
+    page = client.get(LOGIN).content.decode()
+    assert 'name="otp_token"' in page and "Authentication code" in page
+
+
+def test_with_two_factor_on_the_password_alone_does_not_sign_in(client, anna_with_two_factor):
+    response = sign_in(client, "anna", PASSWORD)
+    assert response.status_code == 200
+    # The same words as a wrong password: a guesser does not learn that the password was right.
+    assert "Your username, password or authentication code didn&#x27;t match" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert AccessAttempt.objects.get(username="anna").failures_since_start == 1
+
+
+def test_with_two_factor_on_password_and_current_code_sign_in_and_the_session_counts_as_verified(
+    client, anna_with_two_factor
+):
+    response = sign_in_with_code(client, "anna", PASSWORD, code_for(anna_with_two_factor.key))
+    assert_signed_in(response)
+    assert client.session["otp_device_id"] == anna_with_two_factor.persistent_id
+    assert client.get(reverse("wagtailadmin_home")).status_code == 200
+
+
+def test_a_code_typed_with_a_space_in_the_middle_is_accepted(client, anna_with_two_factor):
+    code = code_for(anna_with_two_factor.key)
+    assert_signed_in(sign_in_with_code(client, "anna", PASSWORD, f"{code[:3]} {code[3:]}"))
+
+
+def test_a_wrong_code_fails_and_counts_towards_the_lockout(client, anna_with_two_factor):
+    right = code_for(anna_with_two_factor.key)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    response = sign_in_with_code(client, "anna", PASSWORD, wrong)
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    for _ in range(3):
+        sign_in_with_code(client, "anna", PASSWORD, wrong)
+    assert_locked_out(sign_in_with_code(client, "anna", PASSWORD, wrong))
+    assert_locked_out(sign_in_with_code(client, "anna", PASSWORD, right))
+
+
+def test_a_code_is_accepted_only_once(client, anna_with_two_factor):
+    code = code_for(anna_with_two_factor.key)
+    assert_signed_in(sign_in_with_code(client, "anna", PASSWORD, code))
+    client.logout()
+    assert sign_in_with_code(Client(), "anna", PASSWORD, code).status_code == 200
+
+
+def test_a_user_without_two_factor_signs_in_with_the_password_alone(client, coach_user):
+    assert_signed_in(sign_in(client, "anna", PASSWORD))
+
+
+def test_enrolment_shows_a_qr_code_and_key_and_writes_nothing_until_a_code_proves_it(client, coach_user):
+    client.force_login(coach_user)
+    page = client.get(reverse("coaching_sign_in:two_factor"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<svg" in html and "QR code for your authenticator app" in html
+    key = client.session["coaching_two_factor_pending_key"]
+    assert page.context["secret"].replace(" ", "") == base64.b32encode(bytes.fromhex(key)).decode()
+    assert not TOTPDevice.objects.exists()
+
+    wrong = f"{(int(code_for(key)) + 1) % 1_000_000:06d}"
+    response = client.post(reverse("coaching_sign_in:two_factor"), {"code": wrong})
+    assert response.status_code == 200 and "didn&#x27;t match" in response.content.decode()
+    assert not TOTPDevice.objects.exists()
+
+    response = client.post(reverse("coaching_sign_in:two_factor"), {"code": code_for(key)})
+    assert response.status_code == 302
+    device = TOTPDevice.objects.get(user=coach_user)
+    assert device.confirmed and device.key == key
+    assert client.session["otp_device_id"] == device.persistent_id
+    assert "Two-factor sign-in is on" in client.get(reverse("coaching_sign_in:two_factor")).content.decode()
+
+
+def test_after_enrolling_the_next_sign_in_needs_the_code(client, coach_user):
+    client.force_login(coach_user)
+    client.get(reverse("coaching_sign_in:two_factor"))
+    key = client.session["coaching_two_factor_pending_key"]
+    enrolled_at = time.time()
+    client.post(reverse("coaching_sign_in:two_factor"), {"code": code_for(key, enrolled_at)})
+    client.logout()
+
+    assert sign_in(client, "anna", PASSWORD).status_code == 200
+    # The enrolment code is spent; the app's next code (30 s later) opens the door.
+    with time_machine.travel(enrolled_at + 30):
+        assert_signed_in(sign_in_with_code(client, "anna", PASSWORD, code_for(key)))
+
+
+def test_turning_two_factor_off_needs_a_current_code(client, coach_user, anna_with_two_factor):
+    client.force_login(coach_user)
+    # A session that signed in without a code (before the device existed) is signed out of the admin…
+    response = client.get(reverse("coaching_sign_in:two_factor"))
+    assert response.status_code == 302 and response.url.startswith(LOGIN)
+    assert "_auth_user_id" not in client.session
+    # …and signs in again with its code.
+    sign_in_with_code(client, "anna", PASSWORD, code_for(anna_with_two_factor.key))
+    with time_machine.travel(time.time() + 30):
+        right = code_for(anna_with_two_factor.key)
+        wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+        client.post(reverse("coaching_sign_in:two_factor"), {"code": wrong})
+        assert TOTPDevice.objects.filter(user=coach_user).exists()
+    with time_machine.travel(time.time() + 90):
+        response = client.post(reverse("coaching_sign_in:two_factor"), {"code": code_for(anna_with_two_factor.key)})
+        assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=coach_user).exists()
+    assert_signed_in(sign_in(Client(), "anna", PASSWORD))
+
+
+def test_the_owner_turns_off_a_lost_device_and_the_user_signs_in_with_the_password(
+    client, owner, coach_user, anna_with_two_factor
+):
+    client.force_login(owner)
+    page = client.get(reverse("coaching_sign_in:security"))
+    assert [device.user.username for device in page.context["two_factor_devices"]] == ["anna"]
+    response = client.post(reverse("coaching_sign_in:reset_two_factor", args=[coach_user.pk]))
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=coach_user).exists()
+    assert_signed_in(sign_in(Client(), "anna", PASSWORD))
+
+
+def test_a_coach_cannot_turn_off_someone_elses_two_factor(client, owner, coach_user):
+    owners_device = TOTPDevice.objects.create(user=owner, name="Authenticator app", confirmed=True)
+    client.force_login(coach_user)
+    client.post(reverse("coaching_sign_in:reset_two_factor", args=[owner.pk]))
+    assert TOTPDevice.objects.filter(pk=owners_device.pk).exists()
+
+
+def test_the_management_command_turns_off_a_lost_device(anna_with_two_factor):
+    out = StringIO()
+    call_command("reset_two_factor", "anna", stdout=out)
+    assert "turned off for anna" in out.getvalue()
+    assert not TOTPDevice.objects.exists()
+    with pytest.raises(CommandError):
+        call_command("reset_two_factor", "nobody", stdout=StringIO())
+
+
+def test_when_required_staff_without_a_device_are_sent_to_enrol_first(client, settings, coach_user):
+    client.force_login(coach_user)
+    assert client.get(reverse("wagtailadmin_home")).status_code == 200
+    settings.ADMIN_REQUIRE_TWO_FACTOR = True
+    response = client.get(reverse("wagtailadmin_home"))
+    assert response.status_code == 302 and response.url == reverse("coaching_sign_in:two_factor")
+    assert client.get(reverse("coaching_sign_in:two_factor")).status_code == 200
+    key = client.session["coaching_two_factor_pending_key"]
+    client.post(reverse("coaching_sign_in:two_factor"), {"code": code_for(key)})
+    assert client.get(reverse("wagtailadmin_home")).status_code == 200
+
+
+def test_the_account_page_links_to_two_factor_sign_in(client, coach_user):
+    client.force_login(coach_user)
+    page = client.get(reverse("wagtailadmin_account")).content.decode()
+    assert reverse("coaching_sign_in:two_factor") in page and "Two-factor sign-in" in page
