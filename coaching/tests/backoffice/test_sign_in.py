@@ -3,7 +3,6 @@ two-factor sign-in. README, "Measured: … Security" and "Running the business f
 
 import base64
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,6 @@ from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from django.db.models import Sum
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -28,6 +26,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from coaching.backoffice.sign_in import sign_in_client_ip
 from coaching.tests.factories import CoachFactory
+
+# The Celery worker test already starts a process on this test's database; the same helpers serve here.
+from coaching.tests.services.test_notifications_celery import database_url
+from coaching.tests.standins.smtp import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -204,20 +206,6 @@ def test_the_management_commands_unlock_too(client, coach_user):
 # --- the count across real processes --------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def database_url_of_this_test() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def two_web_processes():
     """Two separate gunicorn servers (one worker each) on this test's database: two web processes
@@ -226,7 +214,7 @@ def two_web_processes():
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url_of_this_test(),
+        "DATABASE_URL": database_url(),
     }
     servers, urls = [], []
     for _ in range(2):
