@@ -11,7 +11,7 @@ from wagtail_modeladmin.options import modeladmin_register
 
 from coaching.backoffice import urls as backoffice_urls
 from coaching.backoffice.bookings import BookingsGroup
-from coaching.backoffice.permissions import can_manage_coach
+from coaching.backoffice.permissions import can_manage_coach, is_owner
 from coaching.backoffice.snippets import CoachViewSet, WorkshopViewSet
 from coaching.backoffice.views import BookingsDashboardPanel
 from coaching.models import Coach
@@ -59,3 +59,24 @@ def coach_calendar_buttons(snippet, user, next_url=None):
             icon_name="help",
             priority=61,
         )
+
+
+class OwnerOnlyMenuItem(MenuItem):
+    def is_shown(self, request):
+        return is_owner(request.user)
+
+
+@hooks.register("register_settings_menu_item")
+def register_sign_in_security_menu_item():
+    return OwnerOnlyMenuItem(
+        "Sign-in security", reverse("coaching_sign_in:security"), name="sign-in-security", icon_name="lock", order=900
+    )
+
+
+@hooks.register("register_account_menu_item")
+def register_two_factor_account_menu_item(request):
+    return {
+        "url": reverse("coaching_sign_in:two_factor"),
+        "label": "Two-factor sign-in",
+        "help_text": "Ask for a code from an authenticator app on your phone as well as your password.",
+    }

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import google, views
+from . import google, sign_in, views
 
 tools = [
     path("bulk-add-slots/", views.bulk_add_view, name="bulk_add"),
@@ -20,7 +20,15 @@ google_calendar = [
     path("coaches/<int:pk>/why/", google.why_not_offered, name="why"),
 ]
 
+sign_in_security = [
+    path("", sign_in.security_view, name="security"),
+    path("unlock/", sign_in.unlock_view, name="unlock"),
+    path("two-factor/", sign_in.two_factor_view, name="two_factor"),
+    path("two-factor/<int:user_id>/reset/", sign_in.reset_two_factor_view, name="reset_two_factor"),
+]
+
 urlpatterns = [
+    path("coaching/sign-in/", include((sign_in_security, "coaching_sign_in"), namespace="coaching_sign_in")),
     path("coaching/google/", include((google_calendar, "coaching_google"), namespace="coaching_google")),
     path("coaching/", include((tools, "coaching_admin"))),
 ]

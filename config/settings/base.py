@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "template_partials",
+    # Not for its URLs (there are none): wagtail_modeladmin's list filters look up `admin.site`.
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -81,6 +82,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +96,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): did this session give a two-factor code? Then our admin rule on it.
+    "django_otp.middleware.OTPMiddleware",
+    "coaching.backoffice.sign_in.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -99,6 +106,14 @@ MIDDLEWARE = [
     "coaching.web.zone.UserTimezoneMiddleware",
     "coaching.web.health.DatabaseUnavailableMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the view into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -253,6 +268,8 @@ GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET")
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY")
 
 WAGTAIL_SITE_NAME = env("SITE_NAME", "Northstar Coaching")
+# What authenticator apps show above the code.
+OTP_TOTP_ISSUER = WAGTAIL_SITE_NAME
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]
 
@@ -260,7 +277,7 @@ WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "tx
 # checkout.stripe.com is a form-action because a no-JavaScript booking POST redirects there.
 # The Wagtail admin ships its own inline scripts and is excluded.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/admin/", "/django-admin/"],
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
@@ -282,6 +299,23 @@ RATELIMIT_TRUST_FORWARDED_FOR = env_bool("RATELIMIT_TRUST_FORWARDED_FOR", False)
 BOOKING_POST_RATE = env("BOOKING_POST_RATE", "10/m")
 MAGIC_LINK_RATE = env("MAGIC_LINK_RATE", "30/m")
 LOST_LINK_RATE = env("LOST_LINK_RATE", "5/h")
+# The admin sign-in (coaching/backoffice/sign_in.py, django-axes): after this many failed sign-ins for
+# one username, or from one client address, further attempts are refused for the cool-off (0 = until
+# the owner unlocks). Counts live in the database, so every web process sees the same numbers.
+ADMIN_LOGIN_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+ADMIN_LOCKOUT_MINUTES = env_int("ADMIN_LOCKOUT_MINUTES", 15)
+AXES_HANDLER = "coaching.backoffice.sign_in.SignInAttemptHandler"
+AXES_FAILURE_LIMIT = ADMIN_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=ADMIN_LOCKOUT_MINUTES) if ADMIN_LOCKOUT_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "coaching.backoffice.sign_in.sign_in_client_ip"
+AXES_LOCKOUT_CALLABLE = "coaching.backoffice.sign_in.locked_out_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Two-factor sign-in (TOTP, django-otp): offered to every admin user; when this is on, a user with
+# admin access but no confirmed device must turn it on before using the admin.
+ADMIN_REQUIRE_TWO_FACTOR = env_bool("ADMIN_REQUIRE_TWO_FACTOR", False)
+WAGTAILADMIN_USER_LOGIN_FORM = "coaching.backoffice.sign_in.SignInForm"
 # Request size limit: booking forms are tiny; the admin's image uploads go through files, not this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 
@@ -298,5 +332,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # Wagtail runs search-index and reference-index tasks through django-tasks; one line each is noise.
         "django_tasks": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; its WARNINGs (each failure, each lockout) are the ones to keep.
+        "axes": {"level": "WARNING"},
     },
 }
