@@ -18,7 +18,6 @@ The owner turns a lost device off on *Settings → Sign-in security* (or `manage
 from __future__ import annotations
 
 import base64
-import ipaddress
 import logging
 import math
 from dataclasses import dataclass
@@ -50,6 +49,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 from wagtail.admin.forms.auth import LoginForm
 
+from coaching.client_address import client_ip, normalised_ip
+
 from .permissions import is_owner
 
 logger = logging.getLogger(__name__)
@@ -59,25 +60,10 @@ logger = logging.getLogger(__name__)
 
 
 def sign_in_client_ip(request) -> str | None:
-    """The client address whose failures are counted (AXES_CLIENT_IP_CALLABLE).
-
-    X-Forwarded-For is read only when RATELIMIT_TRUST_FORWARDED_FOR says a proxy in front sets it,
-    and then only its last entry — the address that proxy saw. Earlier entries are whatever the
-    client sent; trusting them would let an attacker pick a fresh address for every guess."""
-    candidate = request.META.get("REMOTE_ADDR", "")
-    if settings.RATELIMIT_TRUST_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").strip()
-        if forwarded:
-            candidate = forwarded.split(",")[-1]
-    return sign_in_address(candidate)
-
-
-def sign_in_address(text: str) -> str | None:
-    """`text` as a normalised IP address, or None (the column is an IP address type on PostgreSQL)."""
-    try:
-        return str(ipaddress.ip_address(text.strip()))
-    except ValueError:
-        return None
+    """The client address whose failures are counted (AXES_CLIENT_IP_CALLABLE): the same rule as
+    every rate limit (coaching/client_address.py), as an IP address (the column is an IP type on
+    PostgreSQL), or None."""
+    return normalised_ip(client_ip(request))
 
 
 class SignInAttemptHandler(AxesDatabaseHandler):
@@ -184,8 +170,8 @@ def unlock_view(request):
     kind, value = request.POST.get("kind"), request.POST.get("value", "").strip()
     if kind == "username" and value:
         cleared = reset_attempts(username=value)
-    elif kind == "address" and sign_in_address(value):
-        cleared = reset_attempts(ip=sign_in_address(value))
+    elif kind == "address" and normalised_ip(value):
+        cleared = reset_attempts(ip=normalised_ip(value))
     else:
         messages.error(request, "Nothing to unlock.")
         return redirect("coaching_sign_in:security")

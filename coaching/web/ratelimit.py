@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 
+from coaching.client_address import client_ip
+
 logger = logging.getLogger(__name__)
 RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -25,15 +27,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """'10/m' → (10, 60)."""
     count, _, unit = rate.partition("/")
     return int(count), RATE_UNITS[unit]
-
-
-def client_ip(request: HttpRequest) -> str:
-    # Behind a proxy that sets X-Forwarded-For (see README, Deploy), trust its first hop only when told to.
-    if getattr(settings, "RATELIMIT_TRUST_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "unknown")
 
 
 @dataclass(frozen=True)

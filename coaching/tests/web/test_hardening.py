@@ -191,3 +191,23 @@ def test_rate_limit_answers_429_on_booking_posts(coach, settings):
         for _ in range(5)
     ]
     assert statuses[:3] == [400, 400, 400] and statuses[3:] == [429, 429]
+
+
+def test_behind_a_proxy_a_forged_forwarded_for_does_not_dodge_the_rate_limit(coach, settings):
+    # The proxy appends the address it saw; whatever the client put before it is theirs to invent.
+    settings.RATELIMIT_ENABLED = True
+    settings.RATELIMIT_TRUST_FORWARDED_FOR = True
+    settings.BOOKING_POST_RATE = "2/m"
+    from django.core.cache import caches
+
+    caches["ratelimit"].clear()
+    client = Client()
+    statuses = [
+        client.post(
+            f"/book/coach/{coach.slug}/slot/?start=bad",
+            {"name": "A", "email": "a@example.com"},
+            HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 203.0.113.7",
+        ).status_code
+        for n in range(4)
+    ]
+    assert statuses == [400, 400, 429, 429]
