@@ -22,8 +22,11 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
-## Embedded default: SQLite, eager tasks, console email, test checkout, demo content.
+## Embedded default: SQLite, eager tasks, console email, test checkout, demo content. The periodic
+## jobs (hold expiry, reminders, outbox sweeps, Google pull) run beside the server, as beat would.
 run: seed
+	@$(PY) manage.py run_periodic_jobs & jobs=$$!; \
+	trap 'kill $$jobs 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## The whole suite: SQLite by default, PostgreSQL when DATABASE_URL points at it.
