@@ -46,6 +46,11 @@
 // - the form comes back with errors or the confirmation: focus moves to the first error or to the
 //   "You're booked!" heading;
 // - whatever a swap brings with a [data-announce] message is read out by the aria-live region.
+//
+// Focus moves on htmx:afterSwap, in the same task as the DOM change, never later (afterSettle
+// runs ~20 ms after the swap). Otherwise a key pressed in between lands on the new content first
+// and then has focus pulled away from under it (a fast Tab reaches a time, and Enter then hits
+// the heading instead).
 
 (function () {
   var opener = null; // the [data-opens-panel] link whose request opened the slide-over
@@ -98,21 +103,20 @@
     monthNav = el.getAttribute("data-month-nav");
   });
 
-  // After a month swap keep focus on the same arrow; after choosing a day move to its times.
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var arrow = monthNav && document.querySelector("#calendar [data-month-nav=" + monthNav + "]");
-    if (arrow) {
-      arrow.focus();
-    } else if (event.target.id === "day-slots") {
+  document.addEventListener("htmx:afterSwap", function (event) {
+    // For outerHTML swaps (the calendar, the day's times) event.target is the new element and
+    // event.detail.target the one it replaced; for innerHTML swaps they are the same element.
+    var swapped = event.target;
+    var target = event.detail.target;
+
+    if (swapped.id === "calendar" && monthNav) {
+      var arrow = swapped.querySelector("[data-month-nav=" + monthNav + "]");
+      monthNav = null;
+      if (arrow) arrow.focus();
+    } else if (swapped.id === "day-slots") {
       var title = document.getElementById("day-slots-title");
       if (title) focusElement(title);
-    }
-    monthNav = null;
-  });
-
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail.target;
-    if (target.id === "slide-over") {
+    } else if (target.id === "slide-over") {
       var dialog = target.querySelector("[data-slide-over]");
       if (dialog) dialog.focus();
     } else if (target.matches("[data-booking-panel]")) {
