@@ -51,6 +51,50 @@ class CallToActionBlock(blocks.StructBlock):
         description = "A prominent button linking to a page or URL"
 
 
+def sample_testimonial():
+    # Unsaved: the editor's preview must not depend on what the database holds.
+    from snippets.models import Testimonial
+
+    return {
+        "testimonial": Testimonial(
+            quote="Three sessions gave me a plan I actually followed.", author="Priya N.", role="Changed careers"
+        )
+    }
+
+
+class TestimonialBlock(blocks.StructBlock):
+    testimonial = SnippetChooserBlock("snippets.Testimonial")
+
+    class Meta:
+        icon = "openquote"
+        template = "pages/blocks/testimonial_block.html"
+        preview_value = staticmethod(sample_testimonial)  # called when the preview is drawn
+        description = "A client's words, chosen from the Testimonials snippets"
+
+
+def sample_faq():
+    from snippets.models import FAQ
+
+    return {
+        "heading": "Questions and answers",
+        "questions": [
+            FAQ(question="Can I move my booking?", answer="<p>Yes, from the link in your confirmation email.</p>"),
+            FAQ(question="Which time zone are the times in?", answer="<p>Yours; every time says its zone.</p>"),
+        ],
+    }
+
+
+class FAQBlock(blocks.StructBlock):
+    heading = blocks.CharBlock(max_length=120, required=False, default="Questions and answers")
+    questions = blocks.ListBlock(SnippetChooserBlock("snippets.FAQ"), min_num=1)
+
+    class Meta:
+        icon = "help"
+        template = "pages/blocks/faq_block.html"
+        preview_value = staticmethod(sample_faq)
+        description = "Questions and answers, chosen from the FAQs snippets, in the order you pick them"
+
+
 class BookingCalendarBlock(blocks.StructBlock):
     """A live booking calendar: one coach's 1-on-1 sessions, or every workshop.
 
@@ -102,4 +146,6 @@ class BaseStreamBlock(blocks.StreamBlock):
     image = ImageWithCaptionBlock()
     quote = QuoteBlock()
     call_to_action = CallToActionBlock()
+    testimonial = TestimonialBlock()
+    faq = FAQBlock()
     booking_calendar = BookingCalendarBlock()

@@ -1,12 +1,11 @@
-"""Editorial snippets the owner reuses across pages."""
+"""Editorial snippets the owner reuses across pages: testimonials and FAQs, shown by the
+Testimonial and FAQ blocks (pages/blocks.py). Registered in the admin by snippets/wagtail_hooks.py."""
 
 from django.db import models
 from wagtail.fields import RichTextField
 from wagtail.search import index
-from wagtail.snippets.models import register_snippet
 
 
-@register_snippet
 class Testimonial(index.Indexed, models.Model):
     quote = models.TextField()
     author = models.CharField(max_length=120)
@@ -18,11 +17,12 @@ class Testimonial(index.Indexed, models.Model):
         return f"{self.author}: {self.quote[:40]}"
 
 
-@register_snippet
 class FAQ(index.Indexed, models.Model):
     question = models.CharField(max_length=255)
     answer = RichTextField()
-    sort_order = models.PositiveSmallIntegerField(default=0)
+    sort_order = models.PositiveSmallIntegerField(
+        default=0, help_text="Position in the admin's list. An FAQ block shows its questions in the order chosen there."
+    )
 
     search_fields = [index.SearchField("question")]
 
@@ -33,27 +33,3 @@ class FAQ(index.Indexed, models.Model):
 
     def __str__(self) -> str:
         return self.question
-
-
-@register_snippet
-class Policy(models.Model):
-    title = models.CharField(max_length=120)
-    body = RichTextField()
-
-    class Meta:
-        verbose_name_plural = "policies"
-
-    def __str__(self) -> str:
-        return self.title
-
-
-@register_snippet
-class CallToAction(models.Model):
-    text = models.CharField(max_length=120)
-    url = models.URLField()
-
-    class Meta:
-        verbose_name = "call to action"
-
-    def __str__(self) -> str:
-        return self.text

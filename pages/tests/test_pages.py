@@ -1,4 +1,5 @@
-"""Wagtail pages that sell sessions: coach and workshop pages, their indexes, the calendar block."""
+"""Wagtail pages that sell sessions: coach and workshop pages, their indexes, the calendar block, and the
+testimonial and FAQ blocks that show the editorial snippets."""
 
 from io import StringIO
 
@@ -10,8 +11,9 @@ from django.urls import reverse
 from wagtail.blocks import StructBlockValidationError
 
 from coaching.models import Coach, Workshop
-from pages.blocks import BaseStreamBlock, BookingCalendarBlock
+from pages.blocks import BaseStreamBlock, BookingCalendarBlock, FAQBlock, TestimonialBlock
 from pages.models import CoachIndexPage, CoachPage, HomePage, StandardPage, WorkshopIndexPage, WorkshopPage
+from snippets.models import FAQ, Testimonial
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +117,81 @@ def test_calendar_block_preview_renders_in_the_editor(seeded, admin_client):
     assert "Book a seat in a workshop" in html
     assert 'id="calendar"' in html
     assert "css/site.css" in html
+
+
+# --- testimonials and FAQs (editorial snippets chosen by blocks) -----------------------------------
+
+
+def test_seed_shows_testimonials_and_faqs_on_the_home_page(seeded, client):
+    html = client.get("/").content.decode()
+    assert html.count("data-testimonial") == 2
+    assert "Three sessions with Amara gave me a plan I actually followed." in html and "Priya N." in html
+    assert "<summary" in html and "Can I move or cancel my booking?" in html
+    assert "Your confirmation email has a link to your booking" in html  # the answer's rich text
+
+
+def test_seeding_twice_adds_no_second_set_of_testimonials_or_faqs(seeded):
+    call_command("seed_demo", stdout=StringIO())
+    assert Testimonial.objects.count() == 2 and FAQ.objects.count() == 3
+    body = HomePage.objects.get().body
+    assert [block.block_type for block in body].count("testimonial") == 2
+    assert [block.block_type for block in body].count("faq") == 1
+
+
+def test_a_page_with_testimonial_and_faq_blocks_renders_them_in_the_chosen_order(seeded, client):
+    testimonial = Testimonial.objects.create(quote="Clear, kind and practical.", author="Sam K.", role="Founder")
+    second = FAQ.objects.create(question="Do you coach in Spanish?", answer="<p>Daniel does.</p>", sort_order=1)
+    first = FAQ.objects.create(question="Is the first session free?", answer="<p>With Amara, yes.</p>", sort_order=2)
+    page = StandardPage(title="Why us", slug="why-us")
+    page.body = [
+        ("testimonial", {"testimonial": testimonial}),
+        ("faq", {"heading": "Before you book", "questions": [first, second]}),
+    ]
+    HomePage.objects.get().add_child(instance=page)
+    page.save_revision().publish()
+
+    html = client.get("/why-us/").content.decode()
+    assert "“Clear, kind and practical.”" in html and "Sam K.</span>, Founder" in html
+    assert "Before you book" in html
+    assert html.index("Is the first session free?") < html.index("Do you coach in Spanish?")  # the block's order
+    assert "<p>With Amara, yes.</p>" in html
+
+
+def test_a_deleted_snippet_leaves_no_empty_box_behind(seeded, client):
+    Testimonial.objects.all().delete()
+    FAQ.objects.filter(question="How do I book a session?").delete()
+    html = client.get("/").content.decode()
+    assert "data-testimonial" not in html
+    assert "How do I book a session?" not in html and "Can I move or cancel my booking?" in html
+
+
+def test_home_page_with_calendar_testimonials_and_faqs_runs_a_bounded_number_of_queries(
+    seeded, client, django_assert_max_num_queries
+):
+    client.get("/")  # warm Wagtail's site/root caches
+    # The snippets of every testimonial and FAQ block are fetched in one query per type (12 in all today).
+    with django_assert_max_num_queries(15):
+        assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("name, block_class", [("testimonial", TestimonialBlock), ("faq", FAQBlock)])
+def test_testimonial_and_faq_blocks_are_offered_with_icon_template_preview_and_description(name, block_class):
+    assert isinstance(BaseStreamBlock().child_blocks[name], block_class)
+    meta = block_class._meta_class
+    assert meta.icon and meta.template and meta.preview_value and meta.description
+
+
+@pytest.mark.parametrize("name, shown", [("testimonial", "Priya N."), ("faq", "Can I move my booking?")])
+def test_testimonial_and_faq_block_previews_render_without_any_snippet_saved(admin_client, name, shown):
+    block = HomePage.body.field.stream_block.child_blocks[name]
+    response = admin_client.get(reverse("wagtailadmin_block_preview"), {"id": block.definition_prefix})
+    assert response.status_code == 200
+    assert shown in response.content.decode()
+
+
+def test_owner_edits_testimonials_and_faqs_under_snippets_and_the_unused_kinds_are_gone(seeded, admin_client):
+    index = admin_client.get("/admin/snippets/").content.decode()
+    assert "Testimonials" in index and "FAQs" in index
+    assert "policies" not in index.lower() and "call to action" not in index.lower()
+    listing = admin_client.get(reverse("wagtailsnippets_snippets_testimonial:list")).content.decode()
+    assert "Priya N." in listing and "Moved from finance into product" in listing

@@ -11,6 +11,7 @@ from wagtail.models import Page, Site
 from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
 from coaching.wallclock import expand_weekly_pattern, local_to_utc
 from pages.models import CoachIndexPage, CoachPage, HomePage, StandardPage, WorkshopIndexPage, WorkshopPage
+from snippets.models import FAQ, Testimonial
 
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_PASSWORD = os.environ.get("DEMO_ADMIN_PASSWORD", "change-me-demo")
@@ -64,6 +65,37 @@ COACHES = [
 
 AVAILABILITY_WEEKS = 8
 
+TESTIMONIALS = [
+    {
+        "author": "Priya N.",
+        "role": "Moved from finance into product",
+        "quote": "Three sessions with Amara gave me a plan I actually followed. Six months later I have the job.",
+    },
+    {
+        "author": "Tom B.",
+        "role": "First-time engineering manager",
+        "quote": "Daniel helped me have the conversation I had put off for a month. It went better than I feared.",
+    },
+]
+
+FAQS = [
+    {
+        "question": "How do I book a session?",
+        "answer": "<p>Choose a coach, a day with a dot and a time. Free sessions are confirmed at once; "
+        "paid ones as soon as your payment goes through.</p>",
+    },
+    {
+        "question": "Can I move or cancel my booking?",
+        "answer": "<p>Yes. Your confirmation email has a link to your booking, where you can move or cancel it. "
+        "Lost it? Use <b>Get a new one</b> at the bottom of any page.</p>",
+    },
+    {
+        "question": "Which time zone are the times in?",
+        "answer": "<p>Yours: your browser tells us, and every time on the site says which zone it is in. "
+        "You can change it under the calendar.</p>",
+    },
+]
+
 
 def run() -> list[str]:
     report = []
@@ -76,6 +108,7 @@ def run() -> list[str]:
         report.append(f"Workshops: {len(workshops)}")
         home = ensure_home_page()
         report.extend(ensure_pages(home, coaches, workshops))
+        report.extend(ensure_testimonials_and_faqs(home))
     report.append(f"Wagtail admin: /admin/  user: {DEMO_ADMIN_USERNAME}  password: {DEMO_ADMIN_PASSWORD}")
     return report
 
@@ -302,3 +335,19 @@ def ensure_booking_pages(home: HomePage, coaches: dict, workshops: list) -> list
         home.save_revision().publish()
         report.append("Added a booking calendar to the home page")
     return report
+
+
+def ensure_testimonials_and_faqs(home: HomePage) -> list[str]:
+    """The Testimonial and FAQ snippets, shown on the home page below its calendar."""
+    testimonials = [Testimonial.objects.get_or_create(author=spec["author"], defaults=spec)[0] for spec in TESTIMONIALS]
+    faqs = [
+        FAQ.objects.get_or_create(question=spec["question"], defaults={**spec, "sort_order": position})[0]
+        for position, spec in enumerate(FAQS, start=1)
+    ]
+    if any(block.block_type in ("testimonial", "faq") for block in home.body):
+        return []
+    for testimonial in testimonials:
+        home.body.append(("testimonial", {"testimonial": testimonial}))
+    home.body.append(("faq", {"heading": "Questions and answers", "questions": faqs}))
+    home.save_revision().publish()
+    return [f"Added {len(testimonials)} testimonials and {len(faqs)} FAQs to the home page"]
