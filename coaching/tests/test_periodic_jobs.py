@@ -31,7 +31,10 @@ def subjects_to(address):
 def test_the_embedded_scheduler_sends_the_reminder_and_the_lapsed_hold_email(clock):
     coach = CoachFactory(price_amount=5000)
     soon = BookingFactory(
-        coach=coach, guest_email="soon@example.com", start_at=NOW + timedelta(hours=20), end_at=NOW + timedelta(hours=21)
+        coach=coach,
+        guest_email="soon@example.com",
+        start_at=NOW + timedelta(hours=20),
+        end_at=NOW + timedelta(hours=21),
     )
     lapsed = BookingFactory(
         coach=coach,

@@ -5,7 +5,6 @@ These views only parse, call the payment service and render; the webhook alone c
 """
 
 import logging
-import zoneinfo
 
 from django.conf import settings
 from django.http import Http404
@@ -17,7 +16,6 @@ from coaching.models import Booking
 from coaching.services import payment
 from coaching.services.holds import abandon_checkout
 from coaching.services.local_checkout import deliver_test_payment, test_checkout_enabled
-from coaching.wallclock import format_in_zone
 
 logger = logging.getLogger(__name__)
 
@@ -46,17 +44,6 @@ def _payment_state(booking: Booking) -> str:
     return "released"
 
 
-def _when(booking: Booking) -> dict:
-    guest_zone = zoneinfo.ZoneInfo(booking.guest_timezone)
-    coach_zone = booking.host.zone
-    return {
-        "guest_time": format_in_zone(booking.start_at, guest_zone),
-        "guest_end": format_in_zone(booking.end_at, guest_zone, "%H:%M"),
-        "coach_time": format_in_zone(booking.start_at, coach_zone),
-        "show_coach_time": guest_zone.key != coach_zone.key,
-    }
-
-
 @require_GET
 def checkout_return(request):
     """Where the guest lands after paying: "Confirming your payment…" until the webhook confirms."""
@@ -69,7 +56,6 @@ def checkout_return(request):
         "state": _payment_state(booking),
         "poll_url": f"{reverse('coaching:checkout_return')}?session_id={session_id}",
         "calendar_url": calendar_url(booking),
-        **_when(booking),
     }
     template = "coaching/payments/return.html"
     if request.htmx:
@@ -117,6 +103,5 @@ def test_checkout(request, session_id: str):
         "booking": booking,
         "error": error,
         "open": booking.status == Booking.Status.PENDING_PAYMENT,
-        **_when(booking),
     }
     return render(request, "coaching/payments/test_checkout.html", context, status=409 if error else 200)

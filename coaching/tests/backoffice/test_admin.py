@@ -5,6 +5,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
@@ -480,7 +481,16 @@ def test_unpublished_workshop_may_sit_on_hosts_bookings(owner_client):
 # --- Dashboard -------------------------------------------------------------------------------
 
 
-def test_dashboard_shows_todays_bookings_holds_and_integration_problems(owner_client):
+@pytest.fixture
+def midday():
+    """Noon today in the admin's zone, so "today's bookings" never straddle midnight (the test once
+    failed when run at 23:55, its "in five minutes" booking falling on tomorrow)."""
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    with time_machine.travel(noon, tick=True):
+        yield noon
+
+
+def test_dashboard_shows_todays_bookings_holds_and_integration_problems(owner_client, midday):
     now = timezone.now()
     today = BookingFactory(
         guest_name="Today Guest", start_at=now + timedelta(minutes=5), end_at=now + timedelta(minutes=65)
@@ -511,7 +521,7 @@ def test_dashboard_shows_todays_bookings_holds_and_integration_problems(owner_cl
     assert not any(booking.start_at > now + timedelta(days=8) for booking in listed)
 
 
-def test_coachs_dashboard_shows_only_their_own_bookings(coach_client, anna):
+def test_coachs_dashboard_shows_only_their_own_bookings(coach_client, anna, midday):
     now = timezone.now()
     BookingFactory(
         coach=anna, guest_name="Mine", start_at=now + timedelta(minutes=5), end_at=now + timedelta(minutes=65)
