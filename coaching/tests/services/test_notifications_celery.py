@@ -13,13 +13,12 @@ import redis
 from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection
-from django.utils import timezone
 from kombu import pools as kombu_pools
 
 from coaching.models import Booking, Notification
 from coaching.services import Guest, create_booking
 from coaching.tasks import deliver_pending_notifications
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
+from coaching.tests.factories import CoachFactory, open_hours
 from coaching.tests.standins.smtp import SmtpServer, text_body
 from config.celery import app as celery_app
 
@@ -49,11 +48,9 @@ def celery_configured(**overrides):
 
 
 def bookable_coach():
-    """A coach with availability from tomorrow (real time: the worker process cannot be time-travelled)."""
+    """A coach with availability in two days (real time: the worker process cannot be time-travelled)."""
     coach = CoachFactory(name="Grace Hopper", email="grace@coach.example", timezone="Europe/London")
-    day = (timezone.now() + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
-    AvailabilityBlockFactory(coach=coach, start_at=day, end_at=day + timedelta(hours=8))
-    return coach, day
+    return coach, open_hours(coach, days_ahead=2, hours=8)
 
 
 GUEST = Guest(name="Ada Lovelace", email="ada@guest.example", timezone="America/New_York")

@@ -5,15 +5,13 @@ tested beside their integrations; here: the database and Redis.
 """
 
 import socket
-from datetime import timedelta
 
 import pytest
 from django.db import OperationalError, connection
 from django.test import Client
-from django.utils import timezone
 
 from coaching.models import Booking
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
+from coaching.tests.factories import CoachFactory, open_hours
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +26,7 @@ def closed_port() -> int:
 @pytest.fixture
 def coach():
     coach = CoachFactory(slug="fault-coach", timezone="UTC", min_notice_minutes=0)
-    start = (timezone.now() + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
-    AvailabilityBlockFactory(coach=coach, start_at=start, end_at=start + timedelta(hours=4))
+    open_hours(coach, days_ahead=2, hours=4)
     return coach
 
 

@@ -15,20 +15,12 @@ from django.utils import timezone
 
 from coaching.models import Booking
 from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
-from coaching.tests.standins.smtp import SmtpServer, invite, text_body
+from coaching.tests.standins.smtp import invite, text_body
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 GUEST_EMAIL = "grace@example.com"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpServer() as server:
-        for name, value in server.django_settings().items():
-            setattr(settings, name, value)
-        yield server
 
 
 def guest_mail_with_subject(smtp, prefix: str, *, timeout: float = 10.0):
