@@ -37,13 +37,9 @@ def test_healthz_reports_a_down_broker_with_503(client, settings):
     assert response.json()["database"] == "ok" and response.json()["broker"].startswith("error")
 
 
-@pytest.mark.skipif(
-    "not __import__('os').environ.get('REDIS_TEST_URL')", reason="set REDIS_TEST_URL (CI does) to check a live Redis"
-)
-def test_healthz_is_ok_with_a_live_broker(client, settings):
-    import os
-
-    settings.REDIS_URL = os.environ["REDIS_TEST_URL"]
+@pytest.mark.redis
+def test_healthz_is_ok_with_a_live_broker(client, settings, redis_test_url):
+    settings.REDIS_URL = redis_test_url
     response = client.get("/healthz")
     assert response.status_code == 200, response.content
 
