@@ -2,12 +2,13 @@
 browser fixtures.
 
 Outside CI a test that needs something missing is skipped and says what to start or install. In CI
-(`CI=true`) nothing is skipped for a missing browser or Redis: the test runs and fails.
+(`CI=true`) nothing is skipped for a missing browser, Redis or axe-core: the test runs and fails.
 Only the PostgreSQL-only tests are skipped on SQLite everywhere (CI runs the suite on both).
 """
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -24,6 +25,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL") or "redis://127.0.0.1:6379/15"
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def redis_answers(url: str) -> bool:
@@ -66,6 +68,15 @@ def pytest_collection_modifyitems(config, items):
 def redis_test_url():
     """The Redis the `redis`-marked tests use (REDIS_TEST_URL, default db 15 on the local server)."""
     return REDIS_TEST_URL
+
+
+@pytest.fixture
+def axe_core():
+    """axe-core's script for the accessibility checks (node_modules, from `npm ci`; `make test` runs it)."""
+    if not AXE.exists() and not IN_CI:
+        pytest.skip("needs axe-core: run `npm ci` (make test does when npm is installed); CI installs it")
+    assert AXE.exists(), "run `npm ci` to get axe-core"
+    return AXE
 
 
 @pytest.fixture(scope="module")
