@@ -304,7 +304,7 @@ def main() -> int:
             (["collectstatic", "--noinput", "-v0"], env),
         ):
             subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=command_env, check=True, capture_output=True)
-        server_log = open(f"/tmp/loadtest-gunicorn-{os.getpid()}.log", "w")  # noqa: SIM115
+        server_log = open(f"/tmp/loadtest-gunicorn-{os.getpid()}.log", "w")
         print(f"server_log: {server_log.name}")
         if proxy is not None:
             env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{PORT + 1}/{database}"
