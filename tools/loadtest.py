@@ -41,7 +41,6 @@ COACHES = ["amara-okafor", "yuki-tanaka", "daniel-reyes"]
 FREE_WORKSHOP = "career-clarity-lab"
 SLOT_RE = re.compile(r'data-start="([0-9TZ:\-]+)"')
 DAY_RE = re.compile(r"/book/coach/[a-z\-]+/day/(\d{4}-\d{2}-\d{2})/")
-CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 def server_env(database: str) -> dict[str, str]:

@@ -16,7 +16,6 @@ from coaching.tests.standins.stripe import parse_form, pay
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "whsec_test_secret"
 NOW = datetime(2030, 1, 1, 8, tzinfo=UTC)
 TEN = datetime(2030, 1, 7, 10, tzinfo=UTC)
 GUEST = Guest(name="Grace Hopper", email="grace@example.com", timezone="America/New_York")

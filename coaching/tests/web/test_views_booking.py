@@ -19,7 +19,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
 # 2030-01-07 is a Monday; London is on GMT (UTC+0) in January, Tokyo is UTC+9.
-MONDAY = date(2030, 1, 7)
 NINE_LONDON = datetime(2030, 1, 7, 9, tzinfo=UTC)
 
 
