@@ -455,8 +455,14 @@ def test_unpublished_workshop_may_sit_on_hosts_bookings(owner_client):
 # --- Dashboard -------------------------------------------------------------------------------
 
 
-def test_dashboard_shows_todays_bookings_holds_and_integration_problems(owner_client):
-    now = timezone.now()
+def midday_today(time_machine):
+    """Stop the clock at 12:00 UTC today: "in five minutes" must still be today in the site's zone."""
+    time_machine.move_to(timezone.now().replace(hour=12, minute=0, second=0, microsecond=0), tick=False)
+    return timezone.now()
+
+
+def test_dashboard_shows_todays_bookings_holds_and_integration_problems(owner_client, time_machine):
+    now = midday_today(time_machine)
     today = BookingFactory(
         guest_name="Today Guest", start_at=now + timedelta(minutes=5), end_at=now + timedelta(minutes=65)
     )
@@ -486,8 +492,8 @@ def test_dashboard_shows_todays_bookings_holds_and_integration_problems(owner_cl
     assert not any(booking.start_at > now + timedelta(days=8) for booking in listed)
 
 
-def test_coachs_dashboard_shows_only_their_own_bookings(coach_client, anna):
-    now = timezone.now()
+def test_coachs_dashboard_shows_only_their_own_bookings(coach_client, anna, time_machine):
+    now = midday_today(time_machine)
     BookingFactory(
         coach=anna, guest_name="Mine", start_at=now + timedelta(minutes=5), end_at=now + timedelta(minutes=65)
     )
