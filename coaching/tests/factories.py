@@ -26,6 +26,14 @@ class CoachFactory(factory.django.DjangoModelFactory):
     horizon_days = 365
 
 
+class PaidCoachFactory(CoachFactory):
+    """The coach of the paid-flow tests: Bea Brown, in London, £60 a session."""
+
+    name = "Bea Brown"
+    price_amount = 6000
+    currency = "GBP"
+
+
 class WorkshopFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Workshop

@@ -188,7 +188,6 @@ def _hold(coach, start, *, expires):
     return BookingFactory(
         coach=coach,
         start_at=start,
-        end_at=start + timedelta(hours=1),
         held=True,
         hold_expires_at=expires,
         amount_due=5000,

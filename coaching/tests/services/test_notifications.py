@@ -164,7 +164,6 @@ def test_cancellation_email_states_the_refund_and_cancels_the_invite(coach, on_c
     booking = BookingFactory(
         coach=coach,
         start_at=SESSION,
-        end_at=SESSION + timedelta(hours=1),
         confirmed_at=NOW,
         is_paid=True,
         amount_paid=7500,

@@ -10,7 +10,7 @@ from coaching.models import Booking, BookingLog
 from coaching.schedule import free_slots
 from coaching.services import Guest, cancel_booking, create_booking, expire_holds, payment
 from coaching.tasks import expire_holds_task
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, GuestFactory, WorkshopFactory
+from coaching.tests.factories import AvailabilityBlockFactory, GuestFactory, PaidCoachFactory, WorkshopFactory
 from coaching.tests.http import HTMX
 from coaching.tests.standins.stripe import parse_form, pay
 
@@ -23,7 +23,7 @@ GUEST = Guest(name="Grace Hopper", email="grace@example.com", timezone="America/
 
 @pytest.fixture
 def coach():
-    coach = CoachFactory(name="Bea Brown", timezone="Europe/London", price_amount=6000, currency="GBP")
+    coach = PaidCoachFactory()
     AvailabilityBlockFactory(coach=coach, start_at=TEN - timedelta(hours=1), end_at=TEN + timedelta(hours=2))
     return coach
 

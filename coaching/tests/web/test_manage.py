@@ -14,7 +14,7 @@ from coaching.models import Booking, BookingLog, Notification
 from coaching.policy import get_policy
 from coaching.schedule import free_slots
 from coaching.services import Guest, cancel_booking, create_booking
-from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory
+from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory, PaidCoachFactory
 from coaching.tests.standins.stripe import pay
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
@@ -46,7 +46,7 @@ def booking(coach):
 
 @pytest.fixture
 def paid_booking(stripe_standin, client):
-    coach = CoachFactory(name="Bea Brown", timezone="Europe/London", price_amount=6000, currency="GBP")
+    coach = PaidCoachFactory()
     AvailabilityBlockFactory(coach=coach, start_at=NINE, end_at=NINE + timedelta(hours=3))
     booking = create_booking(guest=GUEST, coach=coach, start_at=TEN).booking
     pay(client, booking, payment_intent="pi_paid")

@@ -11,14 +11,14 @@ from django.utils import timezone
 
 from coaching.models import Booking, BookingLog
 from coaching.services import create_booking
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, GuestFactory
+from coaching.tests.factories import AvailabilityBlockFactory, GuestFactory, PaidCoachFactory
 from coaching.tests.standins.stripe import session_event
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
 def paid_coach():
-    coach = CoachFactory(name="Bea Brown", slug="bea", timezone="Europe/London", price_amount=6000, currency="GBP")
+    coach = PaidCoachFactory(slug="bea")
     day = timezone.now().astimezone(LONDON).date() + timedelta(days=3)
     start = datetime.combine(day, time(9), tzinfo=LONDON)
     AvailabilityBlockFactory(coach=coach, start_at=start, end_at=start + timedelta(hours=3))

@@ -6,7 +6,7 @@ import pytest
 
 from coaching.models import Booking, BookingLog, ProcessedStripeEvent
 from coaching.services import Guest, create_booking, expire_holds, payment
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, WorkshopFactory
+from coaching.tests.factories import AvailabilityBlockFactory, PaidCoachFactory, WorkshopFactory
 from coaching.tests.http import HTMX
 from coaching.tests.standins.stripe import use_stripe_standin
 
@@ -19,7 +19,7 @@ GUEST = Guest(name="Grace Hopper", email="grace@example.com", timezone="America/
 
 @pytest.fixture
 def hold():
-    coach = CoachFactory(name="Bea Brown", slug="bea", timezone="Europe/London", price_amount=6000, currency="GBP")
+    coach = PaidCoachFactory(slug="bea")
     AvailabilityBlockFactory(coach=coach, start_at=TEN - timedelta(hours=1), end_at=TEN + timedelta(hours=2))
     result = create_booking(guest=GUEST, coach=coach, start_at=TEN, now=NOW)
     return result
