@@ -1,11 +1,19 @@
-"""Project-wide pytest setup: database-specific skips (with the reason printed) and shared fixtures."""
+"""Project-wide pytest setup: skips for what this machine lacks (with the reason printed) and the
+browser fixtures.
+
+Outside CI a test that needs something missing is skipped and says what to start or install. In CI
+(`CI=true`) nothing is skipped for a missing browser, Redis or axe-core: the test runs and fails.
+Only the PostgreSQL-only tests are skipped on SQLite everywhere (CI runs the suite on both).
+"""
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.db import connection
 
+IN_CI = os.environ.get("CI") == "true"
 CHROMIUM = "/usr/bin/chromium"
 # Debian's chromium as root in a sandbox with no internet: no sandbox, no GPU, no background calls home.
 CHROMIUM_ARGS = [
@@ -16,22 +24,59 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL") or "redis://127.0.0.1:6379/15"
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
 
 
 def pytest_collection_modifyitems(config, items):
     on_postgres = connection.vendor == "postgresql"
-    have_chromium = shutil.which(CHROMIUM) is not None
-    in_ci = os.environ.get("CI") == "true"
     skip_pg = pytest.mark.skip(
         reason="needs PostgreSQL (races / exclusion constraint): run with DATABASE_URL=postgres://... make test"
     )
-    skip_browser = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install chromium); CI installs it")
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip_pg)
-        # In CI a missing browser is a failure, never a silent skip.
-        if "browser" in item.keywords and not have_chromium and not in_ci:
-            item.add_marker(skip_browser)
+    if IN_CI:
+        return  # in CI a missing browser or Redis is a failure, never a silent skip
+    needs = {
+        "browser": (
+            lambda: shutil.which(CHROMIUM) is not None,
+            f"{CHROMIUM} not installed (apt-get install chromium); CI installs it",
+        ),
+        "redis": (
+            lambda: redis_answers(REDIS_TEST_URL),
+            f"needs Redis at {REDIS_TEST_URL} (redis-server --daemonize yes, or set REDIS_TEST_URL); CI starts it",
+        ),
+    }
+    for marker, (available, reason) in needs.items():
+        marked = [item for item in items if marker in item.keywords]
+        if marked and not available():  # asked once, and only when a collected test needs it
+            for item in marked:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def redis_test_url():
+    """The Redis the `redis`-marked tests use (REDIS_TEST_URL, default db 15 on the local server)."""
+    return REDIS_TEST_URL
+
+
+@pytest.fixture
+def axe_core():
+    """axe-core's script for the accessibility checks (node_modules, from `npm ci`; `make test` runs it)."""
+    if not AXE.exists() and not IN_CI:
+        pytest.skip("needs axe-core: run `npm ci` (make test does when npm is installed); CI installs it")
+    assert AXE.exists(), "run `npm ci` to get axe-core"
+    return AXE
 
 
 @pytest.fixture(scope="module")

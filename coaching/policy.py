@@ -48,10 +48,6 @@ def guest_cancel_refusal(booking: Booking, *, now: datetime | None = None, polic
     return ""
 
 
-def guest_may_cancel(booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None) -> bool:
-    return not guest_cancel_refusal(booking, now=now, policy=policy)
-
-
 def guest_reschedule_refusal(
     booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None
 ) -> str:

@@ -41,7 +41,6 @@ COACHES = ["amara-okafor", "yuki-tanaka", "daniel-reyes"]
 FREE_WORKSHOP = "career-clarity-lab"
 SLOT_RE = re.compile(r'data-start="([0-9TZ:\-]+)"')
 DAY_RE = re.compile(r"/book/coach/[a-z\-]+/day/(\d{4}-\d{2}-\d{2})/")
-CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 def server_env(database: str) -> dict[str, str]:
@@ -304,7 +303,7 @@ def main() -> int:
             (["collectstatic", "--noinput", "-v0"], env),
         ):
             subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=command_env, check=True, capture_output=True)
-        server_log = open(f"/tmp/loadtest-gunicorn-{os.getpid()}.log", "w")  # noqa: SIM115
+        server_log = open(f"/tmp/loadtest-gunicorn-{os.getpid()}.log", "w")
         print(f"server_log: {server_log.name}")
         if proxy is not None:
             env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{PORT + 1}/{database}"

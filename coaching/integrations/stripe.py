@@ -148,11 +148,6 @@ def create_checkout_session(
     return _session(obj)
 
 
-def retrieve_checkout_session(session_id: str) -> CheckoutSession:
-    client = _client()
-    return _session(_call(lambda: client.v1.checkout.sessions.retrieve(session_id)))
-
-
 def expire_checkout_session(session_id: str) -> CheckoutSession:
     """Close an open session so the guest can no longer pay. Raises StripeRefused if it is not open."""
     client = _client()

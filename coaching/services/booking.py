@@ -46,10 +46,6 @@ class BookingResult:
     booking: Booking
     checkout_url: str | None = None
 
-    @property
-    def needs_payment(self) -> bool:
-        return self.checkout_url is not None
-
 
 def create_booking(
     *,

@@ -45,7 +45,7 @@ def deliver_notification(notification_id: int, *, now: datetime | None = None) -
     )
     try:
         render_email(notification).send(fail_silently=False)
-    except Exception as exc:  # noqa: BLE001 — SMTP, DNS, template: all recorded and retried
+    except Exception as exc:  # SMTP, DNS, template: all recorded and retried
         return _record_failure(notification, exc, now=now)
     Notification.objects.filter(pk=notification_id).update(
         status=Notification.Status.SENT, sent_at=timezone.now(), last_error=""

@@ -1,12 +1,43 @@
-"""Fixtures shared by the booking domain's tests: the outside world's local stand-ins and small
-request helpers. Stand-ins live in coaching/tests/standins/; factories in coaching/tests/factories.py."""
+"""Fixtures shared by the booking domain's tests: the outside world's local stand-ins and a frozen clock.
+
+Stand-ins live in coaching/tests/standins/; factories in coaching/tests/factories.py; request helpers
+(the HTMX headers) in coaching/tests/http.py.
+"""
 
 import pytest
+import time_machine
 from googleapiclient.http import HttpMockSequence
 
 from coaching.integrations import google
+from coaching.tests.standins.smtp import SmtpServer
+from coaching.tests.standins.stripe import use_stripe_standin
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
+
+@pytest.fixture
+def frozen_clock(request):
+    """Stop the clock at the test module's `NOW` (tick=False); `frozen_clock.move_to(moment)` jumps.
+
+    A module freezes every test with `pytestmark = [..., pytest.mark.usefixtures("frozen_clock")]`
+    (fixtures named in usefixtures are set up before the test's own, so they see the frozen time too).
+    """
+    with time_machine.travel(request.module.NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def stripe_standin(settings):
+    """Real Stripe mode, the SDK pointed at a local stand-in of Stripe's API (see standins/stripe.py)."""
+    with use_stripe_standin(settings) as standin:
+        yield standin
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on loopback (aiosmtpd) that Django's SMTP backend delivers to for this test."""
+    with SmtpServer() as server:
+        for name, value in server.django_settings().items():
+            setattr(settings, name, value)
+        yield server
 
 
 @pytest.fixture

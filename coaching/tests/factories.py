@@ -1,4 +1,5 @@
-"""factory-boy factories shared by every test module."""
+"""factory-boy factories shared by every test module: rows written directly (bypassing the services)
+and `GuestFactory` for the guest a test books through the real services (`create_booking`)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -6,6 +7,7 @@ import factory
 from django.utils import timezone
 
 from coaching.models import AvailabilityBlock, Booking, Coach, CoachBusySlot, Workshop
+from coaching.services import Guest
 
 
 class CoachFactory(factory.django.DjangoModelFactory):
@@ -22,6 +24,14 @@ class CoachFactory(factory.django.DjangoModelFactory):
     buffer_minutes = 0
     min_notice_minutes = 0
     horizon_days = 365
+
+
+class PaidCoachFactory(CoachFactory):
+    """The coach of the paid-flow tests: Bea Brown, in London, £60 a session."""
+
+    name = "Bea Brown"
+    price_amount = 6000
+    currency = "GBP"
 
 
 class WorkshopFactory(factory.django.DjangoModelFactory):
@@ -60,18 +70,53 @@ class CoachBusySlotFactory(factory.django.DjangoModelFactory):
 
 
 class BookingFactory(factory.django.DjangoModelFactory):
-    """A confirmed 1-on-1 booking written directly (bypassing the services)."""
+    """A 1-on-1 booking written directly (bypassing the services): confirmed, or `held=True`
+    (awaiting payment), `cancelled=True`, `expired=True`. With `workshop=` it is seats on that
+    workshop, at the workshop's time, with no coach. Nothing else is filled in for a state (no
+    confirmed_at, cancelled_at or hold expiry): pass what the test is about."""
 
     class Meta:
         model = Booking
 
-    coach = factory.SubFactory(CoachFactory)
+    class Params:
+        held = factory.Trait(status=Booking.Status.PENDING_PAYMENT)
+        cancelled = factory.Trait(status=Booking.Status.CANCELLED)
+        expired = factory.Trait(status=Booking.Status.EXPIRED)
+
     workshop = None
-    start_at = factory.LazyFunction(lambda: datetime(2030, 1, 7, 10, tzinfo=UTC))
-    end_at = factory.LazyAttribute(lambda o: o.start_at + timedelta(hours=1))
+    coach = factory.Maybe("workshop", yes_declaration=None, no_declaration=factory.SubFactory(CoachFactory))
+    start_at = factory.Maybe(
+        "workshop",
+        yes_declaration=factory.SelfAttribute("workshop.start_at"),
+        no_declaration=factory.LazyFunction(lambda: datetime(2030, 1, 7, 10, tzinfo=UTC)),
+    )
+    end_at = factory.Maybe(
+        "workshop",
+        yes_declaration=factory.SelfAttribute("workshop.end_at"),
+        no_declaration=factory.LazyAttribute(lambda o: o.start_at + timedelta(hours=1)),
+    )
     seats = 1
     status = Booking.Status.CONFIRMED
     guest_name = factory.Sequence(lambda n: f"Guest {n}")
     guest_email = factory.Sequence(lambda n: f"guest{n}@example.com")
     guest_timezone = "Europe/London"
     currency = "GBP"
+
+
+class GuestFactory(factory.Factory):
+    """The guest details a booking form sends (`coaching.services.Guest`), for `create_booking`."""
+
+    class Meta:
+        model = Guest
+
+    name = factory.Sequence(lambda n: f"Guest {n}")
+    email = factory.Sequence(lambda n: f"guest{n}@example.com")
+    timezone = "Europe/London"
+
+
+def open_hours(coach: Coach, *, days_ahead: int, hours: int) -> datetime:
+    """Give `coach` `hours` of availability from 09:00 UTC `days_ahead` days from now (the real clock,
+    for tests that cannot travel in time: live servers, other processes); returns the first start."""
+    start = (timezone.now() + timedelta(days=days_ahead)).replace(hour=9, minute=0, second=0, microsecond=0)
+    AvailabilityBlockFactory(coach=coach, start_at=start, end_at=start + timedelta(hours=hours))
+    return start

@@ -7,7 +7,15 @@ mis-deployed process refuses to start rather than signing magic links with a pub
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import INSECURE_SECRET_KEY, SECRET_KEY, env_bool, env_int
+from .base import (
+    ALLOWED_HOSTS,
+    INSECURE_SECRET_KEY,
+    LOGGING,
+    SECRET_KEY,
+    STRIPE_WEBHOOK_SECRET,
+    env_bool,
+    env_int,
+)
 
 if (
     not SECRET_KEY
@@ -42,12 +50,12 @@ X_FRAME_OPTIONS = "DENY"
 # No built-in test checkout in production unless explicitly enabled (e.g. a staging demo); without
 # Stripe keys paid bookings are then refused with a clear message, and the webhook refuses every event.
 STRIPE_TEST_CHECKOUT = env_bool("STRIPE_TEST_CHECKOUT", False)
-if not STRIPE_TEST_CHECKOUT and STRIPE_WEBHOOK_SECRET == "whsec_local_test_checkout":  # noqa: F405
+if not STRIPE_TEST_CHECKOUT and STRIPE_WEBHOOK_SECRET == "whsec_local_test_checkout":
     STRIPE_WEBHOOK_SECRET = ""
 
 # The container health check calls /healthz over plain HTTP on loopback.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1", "localhost"]  # noqa: F405
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1", "localhost"]
 
-LOGGING["formatters"]["json"] = {"()": "config.logging.JsonFormatter"}  # noqa: F405
-LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
+LOGGING["formatters"]["json"] = {"()": "config.logging.JsonFormatter"}
+LOGGING["handlers"]["console"]["formatter"] = "json"

@@ -1,7 +1,7 @@
 """Test settings: the same as development, with fast password hashing and no real mail."""
 
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS
+from .base import DATABASES, INSTALLED_APPS
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -21,11 +21,11 @@ GOOGLE_CLIENT_SECRET = ""
 
 # A file (not :memory:) so tests that race threads on SQLite share one database; one file per
 # test process so parallel runs on one machine never collide.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     import os as _os
     import tempfile as _tempfile
 
-    DATABASES["default"]["TEST"] = {  # noqa: F405
+    DATABASES["default"]["TEST"] = {
         "NAME": _os.path.join(_tempfile.gettempdir(), f"coaching-test-{_os.getpid()}.sqlite3")
     }
 WHITENOISE_AUTOREFRESH = True

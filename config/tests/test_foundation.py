@@ -111,3 +111,25 @@ def test_production_without_stripe_keys_has_no_test_checkout_and_refuses_webhook
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False ''"
+
+
+def test_every_test_module_is_under_a_testpath_and_no_production_module_looks_like_one():
+    """pytest searches only pyproject's testpaths: a test file elsewhere would never run, and a
+    production module named test_*.py inside an app (a service once was) must not be collected."""
+    import tomllib
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    testpaths = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["testpaths"]
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in {"node_modules", "tmp"}]
+        found += [
+            Path(folder, name).relative_to(root) for name in files if name.startswith("test_") and name.endswith(".py")
+        ]
+    assert found
+    stray = [str(path) for path in found if not any(path.is_relative_to(testpath) for testpath in testpaths)]
+    assert stray == [], f"test_*.py outside {testpaths}: rename it, or add its tests/ package to testpaths"
+    assert all(Path(testpath).name == "tests" and (root / testpath / "__init__.py").exists() for testpath in testpaths)

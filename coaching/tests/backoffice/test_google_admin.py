@@ -1,7 +1,5 @@
 """The Google Calendar admin: OAuth connect/callback, sync now, disconnect, and "why is this slot not offered?"."""
 
-# ruff: noqa: F811  (the google_api fixture is imported from test_google_sync and requested by name)
-
 import json
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit

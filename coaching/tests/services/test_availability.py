@@ -148,7 +148,7 @@ def test_span_overlapping_an_active_booking_is_skipped_but_a_cancelled_one_is_no
         coach=coach,
         start_at=datetime(2026, 6, 2, 9, tzinfo=UTC),
         end_at=datetime(2026, 6, 2, 10, tzinfo=UTC),
-        status=Booking.Status.CANCELLED,
+        cancelled=True,
     )
     result = bulk_add_availability(
         coach=coach,

@@ -188,8 +188,7 @@ def _hold(coach, start, *, expires):
     return BookingFactory(
         coach=coach,
         start_at=start,
-        end_at=start + timedelta(hours=1),
-        status=Booking.Status.PENDING_PAYMENT,
+        held=True,
         hold_expires_at=expires,
         amount_due=5000,
     )
@@ -238,12 +237,9 @@ def test_a_lapsed_hold_frees_its_time_even_before_the_expiry_task_runs(coach):
 def test_a_lapsed_workshop_hold_gives_its_seats_back():
     workshop = WorkshopFactory(start_at=at(18), end_at=at(20), capacity=2)
     BookingFactory(
-        coach=None,
         workshop=workshop,
-        start_at=workshop.start_at,
-        end_at=workshop.end_at,
         seats=2,
-        status=Booking.Status.PENDING_PAYMENT,
+        held=True,
         hold_expires_at=NOW - timedelta(minutes=1),
     )
     booking = create_booking(guest=GUEST, workshop=workshop, seats=2, now=NOW).booking

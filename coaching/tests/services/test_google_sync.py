@@ -18,10 +18,16 @@ from coaching.crypto import decrypt_text, encrypt_text
 from coaching.integrations import google
 from coaching.models import Booking, BookingLog, Coach, CoachBusySlot
 from coaching.schedule import get_month_schedule
-from coaching.services import Guest, create_booking, google_sync
+from coaching.services import create_booking, google_sync
 from coaching.signals import booking_changed
-from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachBusySlotFactory, CoachFactory
-from coaching.tests.standins.google import (  # noqa: E402
+from coaching.tests.factories import (
+    AvailabilityBlockFactory,
+    BookingFactory,
+    CoachBusySlotFactory,
+    CoachFactory,
+    GuestFactory,
+)
+from coaching.tests.standins.google import (
     FREEBUSY_URI,
     TOKEN_URI,
     connected_coach,
@@ -306,7 +312,7 @@ def test_patching_an_event_the_coach_deleted_counts_as_done(google_api, status):
 @pytest.mark.django_db
 def test_cancel_deletes_the_event(google_api):
     coach = connected_coach()
-    booking = confirmed_booking(coach, google_event_id="bkexisting", status=Booking.Status.CANCELLED)
+    booking = confirmed_booking(coach, google_event_id="bkexisting", cancelled=True)
     mock = google_api(({"status": "204"}, ""))
 
     assert google_sync.delete_booking_event(booking=booking) == "deleted"
@@ -322,7 +328,7 @@ def test_cancel_deletes_the_event(google_api):
 @pytest.mark.parametrize("status", [404, 410])
 def test_deleting_an_already_deleted_event_counts_as_done(google_api, status):
     coach = connected_coach()
-    booking = confirmed_booking(coach, status=Booking.Status.CANCELLED)  # id never stored: derived one is used
+    booking = confirmed_booking(coach, cancelled=True)  # id never stored: derived one is used
     mock = google_api(error(status))
 
     assert tasks.delete_booking_event_task.delay(booking.pk).get() == "gone"
@@ -417,9 +423,7 @@ def test_free_booking_lands_in_the_coachs_calendar_after_commit(google_api, djan
     mock = google_api(event_answer())
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = create_booking(
-            guest=Guest(name="Ada", email="ada@example.com"), coach=coach, start_at=utc(2030, 1, 7, 10), now=NOW
-        )
+        result = create_booking(guest=GuestFactory(), coach=coach, start_at=utc(2030, 1, 7, 10), now=NOW)
 
     inserts = [request for request in mock.request_sequence if request[1] == "POST" and "/events" in request[0]]
     assert len(inserts) == 1
@@ -437,9 +441,7 @@ def test_book_reschedule_cancel_through_the_services_insert_patch_and_delete_one
     mock = google_api(event_answer(), event_answer(), ({"status": "204"}, ""))
 
     with django_capture_on_commit_callbacks(execute=True):
-        booking = create_booking(
-            guest=Guest(name="Ada", email="ada@example.com"), coach=coach, start_at=utc(2030, 1, 7, 10), now=NOW
-        ).booking
+        booking = create_booking(guest=GuestFactory(), coach=coach, start_at=utc(2030, 1, 7, 10), now=NOW).booking
     booking.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         booking = reschedule_booking(booking=booking, new_start_at=utc(2030, 1, 7, 14), actor="owner", now=NOW)
@@ -464,9 +466,7 @@ def test_google_outage_never_blocks_a_booking(google_api, django_capture_on_comm
     google_api(*[error(503, "backendError")] * (tasks.GOOGLE_MAX_RETRIES + 1))
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = create_booking(
-            guest=Guest(name="Ada", email="ada@example.com"), coach=coach, start_at=utc(2030, 1, 7, 10), now=NOW
-        )
+        result = create_booking(guest=GuestFactory(), coach=coach, start_at=utc(2030, 1, 7, 10), now=NOW)
 
     result.booking.refresh_from_db()
     assert result.booking.status == Booking.Status.CONFIRMED
@@ -476,7 +476,7 @@ def test_google_outage_never_blocks_a_booking(google_api, django_capture_on_comm
 @pytest.mark.django_db
 def test_pending_hold_is_not_pushed(google_api, django_capture_on_commit_callbacks):
     coach = connected_coach(price_amount=5000)
-    hold = BookingFactory(coach=coach, status=Booking.Status.PENDING_PAYMENT, confirmed_at=None)
+    hold = BookingFactory(coach=coach, held=True, confirmed_at=None)
     mock = google_api()
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

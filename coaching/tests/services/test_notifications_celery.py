@@ -1,4 +1,4 @@
-"""Celery delivery: a real worker on the local Redis, and a booking made while the broker is down."""
+"""Celery delivery: a real worker on the local Redis (REDIS_TEST_URL), and a booking made while the broker is down."""
 
 import os
 import subprocess
@@ -13,17 +13,15 @@ import redis
 from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection
-from django.utils import timezone
 from kombu import pools as kombu_pools
 
 from coaching.models import Booking, Notification
 from coaching.services import Guest, create_booking
 from coaching.tasks import deliver_pending_notifications
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
+from coaching.tests.factories import CoachFactory, open_hours
 from coaching.tests.standins.smtp import SmtpServer, text_body
 from config.celery import app as celery_app
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
 CLOSED_PORT_BROKER = "redis://127.0.0.1:1/15"
 
 
@@ -49,11 +47,9 @@ def celery_configured(**overrides):
 
 
 def bookable_coach():
-    """A coach with availability from tomorrow (real time: the worker process cannot be time-travelled)."""
+    """A coach with availability in two days (real time: the worker process cannot be time-travelled)."""
     coach = CoachFactory(name="Grace Hopper", email="grace@coach.example", timezone="Europe/London")
-    day = (timezone.now() + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
-    AvailabilityBlockFactory(coach=coach, start_at=day, end_at=day + timedelta(hours=8))
-    return coach, day
+    return coach, open_hours(coach, days_ahead=2, hours=8)
 
 
 GUEST = Guest(name="Ada Lovelace", email="ada@guest.example", timezone="America/New_York")
@@ -96,13 +92,13 @@ def database_url() -> str:
 
 
 @contextmanager
-def celery_worker(*, queue: str, smtp_port: int):
+def celery_worker(*, broker_url: str, queue: str, smtp_port: int):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.dev",
         "DEBUG": "false",
         "DATABASE_URL": database_url(),
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": broker_url,
         "CELERY_QUEUE": queue,
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
@@ -153,15 +149,16 @@ def wait_for(condition, *, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+@pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_a_real_celery_worker_on_redis_delivers_the_confirmation():
-    broker = redis.Redis.from_url(REDIS_URL)
+def test_a_real_celery_worker_on_redis_delivers_the_confirmation(redis_test_url):
+    broker = redis.Redis.from_url(redis_test_url)
     broker.ping()
     queue = f"notifications-test-{uuid.uuid4().hex[:8]}"
     coach, day = bookable_coach()
 
-    with SmtpServer() as smtp, celery_worker(queue=queue, smtp_port=smtp.port) as worker:
-        with celery_configured(broker_url=REDIS_URL, task_always_eager=False, task_default_queue=queue):
+    with SmtpServer() as smtp, celery_worker(broker_url=redis_test_url, queue=queue, smtp_port=smtp.port) as worker:
+        with celery_configured(broker_url=redis_test_url, task_always_eager=False, task_default_queue=queue):
             booking = create_booking(guest=GUEST, coach=coach, start_at=day + timedelta(hours=2)).booking
             # Nothing was sent in this process: the two tasks went to Redis for the worker.
             assert Notification.objects.filter(booking=booking, status="pending").count() == 2

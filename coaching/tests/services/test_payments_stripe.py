@@ -10,26 +10,20 @@ from coaching.models import Booking, BookingLog
 from coaching.schedule import free_slots
 from coaching.services import Guest, cancel_booking, create_booking, expire_holds, payment, refunds
 from coaching.tasks import expire_holds_task
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, WorkshopFactory
-from coaching.tests.standins.stripe import parse_form, pay, use_stripe_standin
+from coaching.tests.factories import AvailabilityBlockFactory, GuestFactory, PaidCoachFactory, WorkshopFactory
+from coaching.tests.http import HTMX
+from coaching.tests.standins.stripe import parse_form, pay
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "whsec_test_secret"
 NOW = datetime(2030, 1, 1, 8, tzinfo=UTC)
 TEN = datetime(2030, 1, 7, 10, tzinfo=UTC)
 GUEST = Guest(name="Grace Hopper", email="grace@example.com", timezone="America/New_York")
 
 
 @pytest.fixture
-def stripe_standin(settings):
-    with use_stripe_standin(settings) as standin:
-        yield standin
-
-
-@pytest.fixture
 def coach():
-    coach = CoachFactory(name="Bea Brown", timezone="Europe/London", price_amount=6000, currency="GBP")
+    coach = PaidCoachFactory()
     AvailabilityBlockFactory(coach=coach, start_at=TEN - timedelta(hours=1), end_at=TEN + timedelta(hours=2))
     return coach
 
@@ -110,7 +104,7 @@ def test_stripe_outage_tells_the_guest_to_try_again_and_leaves_no_hold(stripe_st
 def test_paid_workshop_form_redirects_htmx_to_checkout_with_the_server_side_price(stripe_standin, client):
     workshop = WorkshopFactory(slug="focus", price_amount=2500, currency="GBP")
     form = {"name": "Grace", "email": "grace@example.com", "seats": "2", "amount": "1", "unit_amount": "1"}
-    response = client.post("/book/workshop/focus/", form, HTTP_HX_REQUEST="true")
+    response = client.post("/book/workshop/focus/", form, **HTMX)
     booking = Booking.objects.get(workshop=workshop)
     assert response.headers["HX-Redirect"] == stripe_standin.sessions[booking.stripe_checkout_session_id]["url"]
     item = creates(stripe_standin)[0].params["line_items"][0]
@@ -127,7 +121,7 @@ def test_stripe_outage_on_the_booking_form_tells_the_guest_to_try_again_and_keep
     WorkshopFactory(slug="focus", price_amount=2500)
     stripe_standin.fail_next(status=503)
     response = client.post(
-        "/book/workshop/focus/", {"name": "Grace", "email": "grace@example.com", "seats": "1"}, HTTP_HX_REQUEST="true"
+        "/book/workshop/focus/", {"name": "Grace", "email": "grace@example.com", "seats": "1"}, **HTMX
     )
     # The guest flow answers refusals with a 4xx (its choice) and shows the message in the form.
     assert response.status_code >= 400 and "try again" in response.content.decode().lower()
@@ -187,8 +181,7 @@ def test_payment_after_expiry_is_refunded_in_full_when_the_time_was_taken(
 ):
     late = create_booking(guest=GUEST, coach=coach, start_at=TEN, now=NOW).booking
     expire_holds(now=NOW + timedelta(minutes=16))
-    other = Guest(name="Other", email="other@example.com")
-    taken = create_booking(guest=other, coach=coach, start_at=TEN, now=NOW + timedelta(minutes=17)).booking
+    taken = create_booking(guest=GuestFactory(), coach=coach, start_at=TEN, now=NOW + timedelta(minutes=17)).booking
     assert pay(client, taken, payment_intent="pi_other").status_code == 200
 
     with django_capture_on_commit_callbacks(execute=True):  # the refund is sent after the webhook commits

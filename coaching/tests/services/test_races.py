@@ -14,9 +14,9 @@ from django.db import connection, connections
 
 from coaching.exceptions import BookingError
 from coaching.models import Booking
-from coaching.services import Guest, create_booking
+from coaching.services import create_booking
 from coaching.services import locks as booking_service
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, WorkshopFactory
+from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, GuestFactory, WorkshopFactory
 
 NOW = datetime(2030, 1, 1, 8, tzinfo=UTC)
 DAY = datetime(2030, 1, 7, tzinfo=UTC)
@@ -44,16 +44,14 @@ def race(calls):
     return successes, refusals
 
 
-def guest(n):
-    return Guest(name=f"Guest {n}", email=f"guest{n}@example.com", timezone="UTC")
+def book_slot(coach, start):
+    guest = GuestFactory(timezone="UTC")
+    return lambda: create_booking(guest=guest, coach=coach, start_at=start, now=NOW)
 
 
-def book_slot(coach, start, n):
-    return lambda: create_booking(guest=guest(n), coach=coach, start_at=start, now=NOW)
-
-
-def book_seats(workshop, n, seats=1):
-    return lambda: create_booking(guest=guest(n), workshop=workshop, seats=seats, now=NOW)
+def book_seats(workshop):
+    guest = GuestFactory(timezone="UTC")
+    return lambda: create_booking(guest=guest, workshop=workshop, now=NOW)
 
 
 def seats_sold(workshop):
@@ -68,7 +66,7 @@ def coach(transactional_db):
 
 
 def _same_slot(coach):
-    successes, refusals = race([book_slot(coach, DAY.replace(hour=10, minute=30), n) for n in range(CLIENTS)])
+    successes, refusals = race([book_slot(coach, DAY.replace(hour=10, minute=30)) for _ in range(CLIENTS)])
     assert len(successes) == 1
     assert {type(r).__name__ for r in refusals} == {"SlotUnavailable"}
     assert Booking.objects.active().filter(coach=coach).count() == 1
@@ -76,7 +74,7 @@ def _same_slot(coach):
 
 def _last_seats(workshop_factory):
     workshop = workshop_factory(start_at=DAY.replace(hour=18), end_at=DAY.replace(hour=20), capacity=3)
-    successes, refusals = race([book_seats(workshop, n) for n in range(CLIENTS)])
+    successes, refusals = race([book_seats(workshop) for _ in range(CLIENTS)])
     assert len(successes) == 3
     assert seats_sold(workshop) == 3
     assert {type(r).__name__ for r in refusals} == {"WorkshopFull"}
@@ -91,7 +89,7 @@ def _conflicting_different_slots():
         coach=coach, start_at=DAY.replace(hour=10, minute=10), end_at=DAY.replace(hour=11, minute=10)
     )
     starts = [DAY.replace(hour=9), DAY.replace(hour=10, minute=10)]
-    successes, _ = race([book_slot(coach, starts[n % 2], n) for n in range(CLIENTS)])
+    successes, _ = race([book_slot(coach, starts[n % 2]) for n in range(CLIENTS)])
     assert len(successes) == 1
     assert Booking.objects.active().filter(coach=coach).count() == 1
 
@@ -134,7 +132,7 @@ def test_without_the_workshop_lock_the_race_oversells(transactional_db, monkeypa
             end_at=DAY.replace(hour=20) + timedelta(days=attempt),
             capacity=3,
         )
-        race([book_seats(workshop, n) for n in range(CLIENTS)])
+        race([book_seats(workshop) for _ in range(CLIENTS)])
         if seats_sold(workshop) > workshop.capacity:
             oversold = True
             break

@@ -13,17 +13,11 @@ from django.test import Client
 from coaching.models import Booking, BookingLog, Refund
 from coaching.services import Guest, cancel_booking, create_booking, expire_holds, locks, refunds
 from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
-from coaching.tests.standins.stripe import pay, use_stripe_standin
+from coaching.tests.standins.stripe import pay
 
 NOW = datetime(2030, 1, 1, 8, tzinfo=UTC)
 GUEST = Guest(name="Grace Hopper", email="grace@example.com", timezone="Europe/London")
 OTHER = Guest(name="Ada Lovelace", email="ada@example.com", timezone="Europe/London")
-
-
-@pytest.fixture
-def stripe_standin(settings):
-    with use_stripe_standin(settings) as standin:
-        yield standin
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ and calendar would read them.
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.core import mail
 
 from coaching.exceptions import CapacityBelowSeatsSold, HostHasSessions, InvalidWorkshop
@@ -19,29 +18,15 @@ from coaching.services.workshops import WorkshopChange, change_workshop, create_
 from coaching.tasks import deliver_pending_notifications
 from coaching.tests.factories import BookingFactory, CoachFactory, WorkshopFactory
 from coaching.tests.services.test_races import race
-from coaching.tests.standins.smtp import SmtpServer, html_body, invite, text_body
+from coaching.tests.standins.smtp import html_body, invite, text_body
 from coaching.vocabulary import Actor, Change, LogAction
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NOW = datetime(2031, 3, 3, 8, 0, tzinfo=UTC)
 START = datetime(2031, 3, 10, 13, 0, tzinfo=UTC)  # Mon 13:00 GMT London = 22:00 JST Tokyo
 MOVED = datetime(2031, 3, 12, 17, 0, tzinfo=UTC)  # Wed 17:00 GMT London = Thu 02:00 JST Tokyo
 TWO_HOURS = timedelta(hours=2)
-
-
-@pytest.fixture(autouse=True)
-def frozen_now():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpServer() as server:
-        for name, value in server.django_settings().items():
-            setattr(settings, name, value)
-        yield server
 
 
 @pytest.fixture

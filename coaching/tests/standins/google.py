@@ -11,7 +11,6 @@ from coaching.integrations import google
 from coaching.models import Coach
 from coaching.tests.factories import CoachFactory
 
-EVENTS_URI = "https://www.googleapis.com/calendar/v3/calendars/primary/events"
 FREEBUSY_URI = "https://www.googleapis.com/calendar/v3/freeBusy"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 

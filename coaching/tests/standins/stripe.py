@@ -258,7 +258,8 @@ def _error(kind: str, message: str, *, code: str | None = None) -> dict:
 def use_stripe_standin(settings):
     """Real Stripe mode (a secret key is set) with the SDK pointed at a local stand-in.
 
-    Use from a fixture: `with use_stripe_standin(settings) as standin: yield standin`.
+    Tests ask for the `stripe_standin` fixture (coaching/tests/conftest.py); use this directly only
+    to switch real Stripe mode on for part of a test.
     """
     standin = StripeStandIn().start()
     settings.STRIPE_SECRET_KEY = "sk_test_x"

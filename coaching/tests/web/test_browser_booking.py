@@ -5,7 +5,6 @@ keyboard alone, and checked with axe-core."""
 import os
 import zoneinfo
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -14,7 +13,6 @@ from playwright.sync_api import expect
 
 from coaching.models import Booking
 
-AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 COACH_PAGE = "/coaches/amara-okafor/"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -205,8 +203,8 @@ def test_keyboard_alone_books_a_session_and_focus_returns_on_close(browser, seed
     page.context.close()
 
 
-def serious_violations(page):
-    page.add_script_tag(path=str(AXE))
+def serious_violations(page, axe_core):
+    page.add_script_tag(path=str(axe_core))
     return page.evaluate(
         """async () => {
             const result = await axe.run(document, {resultTypes: ['violations']});
@@ -217,16 +215,15 @@ def serious_violations(page):
     )
 
 
-def test_axe_finds_no_serious_problems_on_the_coach_page_or_the_open_form(browser, seeded):
-    assert AXE.exists(), "run `npm install` to get axe-core"
+def test_axe_finds_no_serious_problems_on_the_coach_page_or_the_open_form(axe_core, browser, seeded):
     # The site's Content-Security-Policy forbids injected scripts; axe is a test tool, so let it in.
     page = open_page(browser, seeded + COACH_PAGE, bypass_csp=True)
-    assert serious_violations(page) == []
+    assert serious_violations(page, axe_core) == []
     go_to_next_month(page)
     pick_first_day_and_slot(page)
-    assert serious_violations(page) == []
+    assert serious_violations(page, axe_core) == []
     # The form with validation errors showing, too.
     page.click("[data-submit]")
     page.locator("[data-field-error=name]").wait_for()
-    assert serious_violations(page) == []
+    assert serious_violations(page, axe_core) == []
     page.context.close()

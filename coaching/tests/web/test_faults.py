@@ -5,15 +5,13 @@ tested beside their integrations; here: the database and Redis.
 """
 
 import socket
-from datetime import timedelta
 
 import pytest
 from django.db import OperationalError, connection
 from django.test import Client
-from django.utils import timezone
 
 from coaching.models import Booking
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
+from coaching.tests.factories import CoachFactory, open_hours
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +26,7 @@ def closed_port() -> int:
 @pytest.fixture
 def coach():
     coach = CoachFactory(slug="fault-coach", timezone="UTC", min_notice_minutes=0)
-    start = (timezone.now() + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
-    AvailabilityBlockFactory(coach=coach, start_at=start, end_at=start + timedelta(hours=4))
+    open_hours(coach, days_ahead=2, hours=4)
     return coach
 
 
@@ -40,13 +37,9 @@ def test_healthz_reports_a_down_broker_with_503(client, settings):
     assert response.json()["database"] == "ok" and response.json()["broker"].startswith("error")
 
 
-@pytest.mark.skipif(
-    "not __import__('os').environ.get('REDIS_TEST_URL')", reason="set REDIS_TEST_URL (CI does) to check a live Redis"
-)
-def test_healthz_is_ok_with_a_live_broker(client, settings):
-    import os
-
-    settings.REDIS_URL = os.environ["REDIS_TEST_URL"]
+@pytest.mark.redis
+def test_healthz_is_ok_with_a_live_broker(client, settings, redis_test_url):
+    settings.REDIS_URL = redis_test_url
     response = client.get("/healthz")
     assert response.status_code == 200, response.content
 

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coaching.models import Booking, ProcessedStripeEvent
-from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory, WorkshopFactory
+from coaching.tests.factories import BookingFactory, CoachFactory, WorkshopFactory, open_hours
+from coaching.tests.http import HTMX
 
 pytestmark = pytest.mark.django_db
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -54,8 +55,7 @@ junk = st.one_of(
 @pytest.fixture
 def coach():
     coach = CoachFactory(slug="fuzz-coach", timezone="Europe/London", min_notice_minutes=0)
-    start = (timezone.now() + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
-    AvailabilityBlockFactory(coach=coach, start_at=start, end_at=start + timedelta(hours=8))
+    open_hours(coach, days_ahead=3, hours=8)
     return coach
 
 
@@ -72,7 +72,7 @@ def assert_refused_cleanly(response, *, allowed=(200,)):
 @FUZZ
 @given(month=junk, htmx=st.booleans())
 def test_calendar_month_parameter(coach, month, htmx):
-    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    headers = HTMX if htmx else {}
     response = Client().get(f"/book/coach/{coach.slug}/", {"month": month}, **headers)
     assert_refused_cleanly(response)
     response = Client().get("/book/workshops/", {"month": month}, **headers)
@@ -92,7 +92,7 @@ def test_day_parameter(coach, day):
 @given(start=junk, name=st.text(max_size=200), email=st.text(max_size=80), htmx=st.booleans())
 def test_booking_post_with_junk_writes_nothing(coach, start, name, email, htmx):
     before = Booking.objects.count()
-    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    headers = HTMX if htmx else {}
     response = Client().post(f"/book/coach/{coach.slug}/slot/?start={start}", {"name": name, "email": email}, **headers)
     assert_refused_cleanly(response, allowed=())
     assert Booking.objects.count() == before

@@ -5,7 +5,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.core import mail
 from django.core.cache import caches
 from django.test import Client
@@ -15,22 +14,16 @@ from coaching.models import Booking, BookingLog, Notification
 from coaching.policy import get_policy
 from coaching.schedule import free_slots
 from coaching.services import Guest, cancel_booking, create_booking
-from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory
-from coaching.tests.standins.stripe import pay, use_stripe_standin
+from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory, PaidCoachFactory
+from coaching.tests.standins.stripe import pay
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NOW = datetime(2030, 1, 1, 8, tzinfo=UTC)
 NINE = datetime(2030, 1, 7, 9, tzinfo=UTC)
 TEN = datetime(2030, 1, 7, 10, tzinfo=UTC)
 ELEVEN = datetime(2030, 1, 7, 11, tzinfo=UTC)
 GUEST = Guest(name="Kenji Sato", email="kenji@example.com", timezone="Asia/Tokyo")
-
-
-@pytest.fixture(autouse=True)
-def frozen_now():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture(autouse=True)
@@ -52,14 +45,8 @@ def booking(coach):
 
 
 @pytest.fixture
-def stripe_standin(settings):
-    with use_stripe_standin(settings) as standin:
-        yield standin
-
-
-@pytest.fixture
 def paid_booking(stripe_standin, client):
-    coach = CoachFactory(name="Bea Brown", timezone="Europe/London", price_amount=6000, currency="GBP")
+    coach = PaidCoachFactory()
     AvailabilityBlockFactory(coach=coach, start_at=NINE, end_at=NINE + timedelta(hours=3))
     booking = create_booking(guest=GUEST, coach=coach, start_at=TEN).booking
     pay(client, booking, payment_intent="pi_paid")
@@ -167,9 +154,9 @@ def test_tampered_link_changes_nothing_on_post(booking, client):
     assert booking.status == Booking.Status.CONFIRMED
 
 
-def test_expired_link_answers_410_once_the_booking_is_over_by_the_link_lifetime(booking, client, frozen_now):
+def test_expired_link_answers_410_once_the_booking_is_over_by_the_link_lifetime(booking, client, frozen_clock):
     path = url(booking)
-    frozen_now.move_to(booking.end_at + timedelta(days=1, minutes=1))
+    frozen_clock.move_to(booking.end_at + timedelta(days=1, minutes=1))
     response = client.get(path)
     assert response.status_code == 410
     assert "expired" in response.content.decode() and 'href="/bookings/lost-link/"' in response.content.decode()
@@ -233,16 +220,16 @@ def test_cancel_confirmation_shows_the_full_refund_before_the_cutoff(paid_bookin
     assert not stripe_standin.requests_to("POST", "/v1/refunds")
 
 
-def test_cancel_confirmation_says_no_refund_after_the_cutoff(paid_booking, client, frozen_now):
-    frozen_now.move_to(TEN - timedelta(hours=23))
+def test_cancel_confirmation_says_no_refund_after_the_cutoff(paid_booking, client, frozen_clock):
+    frozen_clock.move_to(TEN - timedelta(hours=23))
     html = client.get(url(paid_booking, "cancel/")).content.decode()
     assert "this cancellation is <strong>not refunded</strong>" in html
 
 
 def test_cancel_before_the_cutoff_refunds_in_full_through_stripe(
-    paid_booking, stripe_standin, client, frozen_now, django_capture_on_commit_callbacks
+    paid_booking, stripe_standin, client, frozen_clock, django_capture_on_commit_callbacks
 ):
-    frozen_now.move_to(TEN - timedelta(hours=25))
+    frozen_clock.move_to(TEN - timedelta(hours=25))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url(paid_booking, "cancel/"))
     assert response.status_code == 303 and response["Location"] == url(paid_booking) + "?done=cancelled"
@@ -254,19 +241,19 @@ def test_cancel_before_the_cutoff_refunds_in_full_through_stripe(
     assert "Your booking is cancelled" in client.get(response["Location"]).content.decode()
 
 
-def test_cancel_inside_the_cutoff_refunds_nothing(paid_booking, stripe_standin, client, frozen_now):
-    frozen_now.move_to(TEN - timedelta(hours=23))
+def test_cancel_inside_the_cutoff_refunds_nothing(paid_booking, stripe_standin, client, frozen_clock):
+    frozen_clock.move_to(TEN - timedelta(hours=23))
     assert client.post(url(paid_booking, "cancel/")).status_code == 303
     assert not stripe_standin.requests_to("POST", "/v1/refunds")
     paid_booking.refresh_from_db()
     assert paid_booking.status == Booking.Status.CANCELLED and paid_booking.amount_refunded == 0
 
 
-def test_cancel_is_refused_when_the_policy_forbids_late_cancellation(booking, client, frozen_now):
+def test_cancel_is_refused_when_the_policy_forbids_late_cancellation(booking, client, frozen_clock):
     current = get_policy()
     current.allow_cancel_after_cutoff = False
     current.save()
-    frozen_now.move_to(TEN - timedelta(hours=2))
+    frozen_clock.move_to(TEN - timedelta(hours=2))
     response = client.post(url(booking, "cancel/"))
     assert response.status_code == 409
     assert "can be cancelled up to 24 hours before" in response.content.decode()
@@ -285,7 +272,7 @@ def test_htmx_cancel_step_answers_only_the_action_region(booking, client):
 
 
 def test_reschedule_calendar_offers_only_times_this_booking_can_move_to(booking, coach, client):
-    BookingFactory(coach=coach, start_at=NINE, end_at=NINE + timedelta(hours=1))  # someone else at 09:00
+    BookingFactory(coach=coach, start_at=NINE)  # someone else at 09:00
     response = client.get(url(booking, "reschedule/day/2030-01-07/"))
     starts = re.findall(r'data-start="([^"]+)"', response.content.decode())
     assert starts == [iso(ELEVEN)]  # not 09:00 (taken) nor 10:00 (its own time)
@@ -314,7 +301,7 @@ def test_reschedule_to_a_free_slot_keeps_reference_and_payment_and_frees_the_old
 
 
 def test_reschedule_to_a_taken_slot_fails_cleanly_and_leaves_the_booking_unchanged(booking, coach, client):
-    BookingFactory(coach=coach, start_at=ELEVEN, end_at=ELEVEN + timedelta(hours=1))
+    BookingFactory(coach=coach, start_at=ELEVEN)
     before = state_of_the_database()
     response = client.post(url(booking, f"reschedule/confirm/?start={iso(ELEVEN)}"))
     assert response.status_code == 409
@@ -335,8 +322,8 @@ def test_reschedule_limit_holds(booking, client):
     assert "data-reschedule" not in client.get(url(booking)).content.decode()
 
 
-def test_reschedule_inside_the_cutoff_is_refused(booking, client, frozen_now):
-    frozen_now.move_to(TEN - timedelta(hours=23))
+def test_reschedule_inside_the_cutoff_is_refused(booking, client, frozen_clock):
+    frozen_clock.move_to(TEN - timedelta(hours=23))
     response = client.get(url(booking, "reschedule/"))
     assert response.status_code == 409
     assert "can be moved up to 24 hours before" in response.content.decode()
@@ -399,10 +386,10 @@ def test_lost_link_form_is_rate_limited_per_reference_across_ips(booking, client
     ],
 )
 def test_retry_after_and_the_message_come_from_the_limit_that_refused(
-    booking, client, rate_limits_on, frozen_now, path, ip_per_request, expected_wait
+    booking, client, rate_limits_on, frozen_clock, path, ip_per_request, expected_wait
 ):
     # Ten minutes into an hour-long window: 50 minutes (and a second) until it resets.
-    frozen_now.move_to(datetime(2030, 1, 1, 13, 10, tzinfo=UTC))
+    frozen_clock.move_to(datetime(2030, 1, 1, 13, 10, tzinfo=UTC))
     data = {"email": "someone@example.com", "reference": booking.reference}
     for n in range(2):
         extra = {"REMOTE_ADDR": f"10.0.3.{n}"} if ip_per_request else {}
@@ -414,8 +401,8 @@ def test_retry_after_and_the_message_come_from_the_limit_that_refused(
     assert f"please wait {words}" in response.content.decode()
 
 
-def test_a_per_minute_limit_says_a_minute(booking, client, rate_limits_on, frozen_now):
-    frozen_now.move_to(datetime(2030, 1, 1, 13, 10, 15, tzinfo=UTC))
+def test_a_per_minute_limit_says_a_minute(booking, client, rate_limits_on, frozen_clock):
+    frozen_clock.move_to(datetime(2030, 1, 1, 13, 10, 15, tzinfo=UTC))
     for _ in range(3):
         client.get(url(booking))
     response = client.get(url(booking))
@@ -510,7 +497,7 @@ def test_owner_changes_to_the_policy_apply_to_the_manage_page(booking, client):
 
 
 def test_reschedule_confirmation_refuses_a_time_that_is_not_offered(booking, coach, client):
-    BookingFactory(coach=coach, start_at=ELEVEN, end_at=ELEVEN + timedelta(hours=1))
+    BookingFactory(coach=coach, start_at=ELEVEN)
     response = client.get(url(booking, f"reschedule/confirm/?start={iso(ELEVEN)}"))
     assert response.status_code == 409 and "data-confirm-move" not in response.content.decode()
     assert "that time was just taken" in response.content.decode()

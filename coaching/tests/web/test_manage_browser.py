@@ -14,21 +14,13 @@ import pytest
 from django.utils import timezone
 
 from coaching.models import Booking
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
-from coaching.tests.standins.smtp import SmtpServer, invite, text_body
+from coaching.tests.factories import AvailabilityBlockFactory, PaidCoachFactory
+from coaching.tests.standins.smtp import invite, text_body
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 GUEST_EMAIL = "grace@example.com"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpServer() as server:
-        for name, value in server.django_settings().items():
-            setattr(settings, name, value)
-        yield server
 
 
 def guest_mail_with_subject(smtp, prefix: str, *, timeout: float = 10.0):
@@ -48,7 +40,7 @@ def manage_link(message) -> str:
 
 
 def test_guest_reschedules_then_cancels_from_the_link_in_the_confirmation_email(live_server, browser_page, smtp):
-    coach = CoachFactory(name="Bea Brown", slug="bea", timezone="Europe/London", price_amount=6000, currency="GBP")
+    coach = PaidCoachFactory(slug="bea")
     day = timezone.now().astimezone(LONDON).date() + timedelta(days=3)
     opening = datetime.combine(day, time(9), tzinfo=LONDON)
     AvailabilityBlockFactory(coach=coach, start_at=opening, end_at=opening + timedelta(hours=3))

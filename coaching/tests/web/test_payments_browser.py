@@ -10,15 +10,15 @@ import stripe
 from django.utils import timezone
 
 from coaching.models import Booking, BookingLog
-from coaching.services import Guest, create_booking
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
+from coaching.services import create_booking
+from coaching.tests.factories import AvailabilityBlockFactory, GuestFactory, PaidCoachFactory
 from coaching.tests.standins.stripe import session_event
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
 def paid_coach():
-    coach = CoachFactory(name="Bea Brown", slug="bea", timezone="Europe/London", price_amount=6000, currency="GBP")
+    coach = PaidCoachFactory(slug="bea")
     day = timezone.now().astimezone(LONDON).date() + timedelta(days=3)
     start = datetime.combine(day, time(9), tzinfo=LONDON)
     AvailabilityBlockFactory(coach=coach, start_at=start, end_at=start + timedelta(hours=3))
@@ -57,7 +57,7 @@ def test_guest_books_a_paid_session_from_the_coach_page_and_pays_on_the_test_che
 def test_return_page_shows_confirming_then_updates_itself_when_the_webhook_arrives(live_server, browser_page, settings):
     coach, day = paid_coach()
     start = datetime.combine(day, time(10), tzinfo=LONDON)
-    booking = create_booking(guest=Guest(name="Grace", email="grace@example.com"), coach=coach, start_at=start).booking
+    booking = create_booking(guest=GuestFactory(), coach=coach, start_at=start).booking
     page = browser_page
 
     page.goto(f"{live_server.url}/bookings/checkout/return/?session_id={booking.stripe_checkout_session_id}")

@@ -6,7 +6,8 @@ import pytest
 
 from coaching.models import Booking, BookingLog, ProcessedStripeEvent
 from coaching.services import Guest, create_booking, expire_holds, payment
-from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, WorkshopFactory
+from coaching.tests.factories import AvailabilityBlockFactory, PaidCoachFactory, WorkshopFactory
+from coaching.tests.http import HTMX
 from coaching.tests.standins.stripe import use_stripe_standin
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,7 @@ GUEST = Guest(name="Grace Hopper", email="grace@example.com", timezone="America/
 
 @pytest.fixture
 def hold():
-    coach = CoachFactory(name="Bea Brown", slug="bea", timezone="Europe/London", price_amount=6000, currency="GBP")
+    coach = PaidCoachFactory(slug="bea")
     AvailabilityBlockFactory(coach=coach, start_at=TEN - timedelta(hours=1), end_at=TEN + timedelta(hours=2))
     result = create_booking(guest=GUEST, coach=coach, start_at=TEN, now=NOW)
     return result
@@ -123,10 +124,10 @@ def test_return_page_polls_while_the_webhook_has_not_confirmed(client, hold):
 
 def test_return_page_poll_gets_only_the_status_region_and_stops_once_confirmed(client, hold, settings):
     url = f"/bookings/checkout/return/?session_id={hold.booking.stripe_checkout_session_id}"
-    fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    fragment = client.get(url, **HTMX).content.decode()
     assert "<html" not in fragment and 'hx-trigger="every 2s"' in fragment
     client.post(path_of(hold.checkout_url, settings), {"pay": "1"})
-    fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    fragment = client.get(url, **HTMX).content.decode()
     assert "<html" not in fragment and "hx-trigger" not in fragment and hold.booking.reference in fragment
 
 
@@ -152,13 +153,12 @@ def test_test_checkout_does_not_exist_when_real_keys_are_set(client, hold, setti
     assert hold.booking.status == Booking.Status.PENDING_PAYMENT
 
 
-def test_real_mode_cancel_link_releases_the_hold_and_expires_the_stripe_session(client, settings):
-    with use_stripe_standin(settings) as standin:
-        workshop = WorkshopFactory(slug="focus", price_amount=2500)
-        booking = create_booking(guest=GUEST, workshop=workshop).booking
-        cancel = standin.requests_to("POST", "/v1/checkout/sessions")[0].params["cancel_url"]
-        response = client.get(path_of(cancel, settings))
-        assert response.status_code == 302
-        assert standin.sessions[booking.stripe_checkout_session_id]["status"] == "expired"
+def test_real_mode_cancel_link_releases_the_hold_and_expires_the_stripe_session(client, settings, stripe_standin):
+    workshop = WorkshopFactory(slug="focus", price_amount=2500)
+    booking = create_booking(guest=GUEST, workshop=workshop).booking
+    cancel = stripe_standin.requests_to("POST", "/v1/checkout/sessions")[0].params["cancel_url"]
+    response = client.get(path_of(cancel, settings))
+    assert response.status_code == 302
+    assert stripe_standin.sessions[booking.stripe_checkout_session_id]["status"] == "expired"
     booking.refresh_from_db()
     assert booking.status == Booking.Status.EXPIRED

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import stripe
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection, connections
 from django.test import Client
 
 from coaching.models import Booking, BookingLog, ProcessedStripeEvent
 from coaching.services import Guest, create_booking, expire_holds, refunds
 from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, WorkshopFactory
-from coaching.tests.standins.stripe import session_event, use_stripe_standin
+from coaching.tests.standins.stripe import session_event
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,6 @@ def post(client, payload, *, secret=SECRET, timestamp=None, header=None):
     if header is None:
         header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp=timestamp)
     return client.post(URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
-
-
-@pytest.fixture
-def stripe_standin(settings):
-    with use_stripe_standin(settings) as standin:
-        yield standin
 
 
 @pytest.fixture
@@ -336,11 +330,9 @@ def _deliver_concurrently(bodies):
     def deliver(body):
         try:
             barrier.wait()
-            header = stripe.WebhookSignature.generate_signature_header(body, SECRET)
-            response = Client().post(URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
-            statuses.append(response.status_code)
+            statuses.append(post(Client(), body).status_code)
         finally:
-            close_old_connections()
+            connections.close_all()  # this thread's connection, so the test database can be dropped
 
     threads = [threading.Thread(target=deliver, args=(body,)) for body in bodies]
     for thread in threads:
@@ -351,12 +343,7 @@ def _deliver_concurrently(bodies):
 
 
 @pytest.mark.postgres
-def test_concurrent_deliveries_of_one_event_on_postgres_confirm_once(transactional_db):
-    coach = CoachFactory(price_amount=6000)
-    AvailabilityBlockFactory(
-        coach=coach, start_at=datetime(2030, 1, 7, 9, tzinfo=UTC), end_at=datetime(2030, 1, 7, 12, tzinfo=UTC)
-    )
-    hold = create_booking(guest=GUEST, coach=coach, start_at=datetime(2030, 1, 7, 10, tzinfo=UTC), now=NOW).booking
+def test_concurrent_deliveries_of_one_event_on_postgres_confirm_once(transactional_db, hold):
     body = json.dumps(session_event(hold, event_id="evt_same"))
     statuses = _deliver_concurrently([body] * 8)
     assert statuses == [200] * 8
@@ -367,12 +354,7 @@ def test_concurrent_deliveries_of_one_event_on_postgres_confirm_once(transaction
 
 
 @pytest.mark.postgres
-def test_concurrent_completed_and_async_succeeded_on_postgres_confirm_once(transactional_db):
-    coach = CoachFactory(price_amount=6000)
-    AvailabilityBlockFactory(
-        coach=coach, start_at=datetime(2030, 1, 7, 9, tzinfo=UTC), end_at=datetime(2030, 1, 7, 12, tzinfo=UTC)
-    )
-    hold = create_booking(guest=GUEST, coach=coach, start_at=datetime(2030, 1, 7, 10, tzinfo=UTC), now=NOW).booking
+def test_concurrent_completed_and_async_succeeded_on_postgres_confirm_once(transactional_db, hold):
     bodies = [
         json.dumps(session_event(hold, event_type=kind))
         for kind in ["checkout.session.completed", "checkout.session.async_payment_succeeded"] * 4
