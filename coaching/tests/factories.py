@@ -1,11 +1,20 @@
 """factory-boy factories shared by every test module."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import factory
 from django.utils import timezone
 
-from coaching.models import AvailabilityBlock, Booking, Coach, CoachBusySlot, Workshop
+from coaching.models import (
+    AvailabilityBlock,
+    Booking,
+    Coach,
+    CoachBusySlot,
+    DateOverride,
+    TimeOff,
+    WeeklyHours,
+    Workshop,
+)
 
 
 class CoachFactory(factory.django.DjangoModelFactory):
@@ -75,3 +84,37 @@ class BookingFactory(factory.django.DjangoModelFactory):
     guest_email = factory.Sequence(lambda n: f"guest{n}@example.com")
     guest_timezone = "Europe/London"
     currency = "GBP"
+
+
+class WeeklyHoursFactory(factory.django.DjangoModelFactory):
+    """Monday 09:00–17:00 in the coach's zone unless told otherwise."""
+
+    class Meta:
+        model = WeeklyHours
+
+    coach = factory.SubFactory(CoachFactory)
+    weekday = 0
+    start_time = time(9)
+    end_time = time(17)
+
+
+class DateOverrideFactory(factory.django.DjangoModelFactory):
+    """Different hours on one date (times None + unavailable=True: unavailable all day)."""
+
+    class Meta:
+        model = DateOverride
+
+    coach = factory.SubFactory(CoachFactory)
+    date = date(2030, 1, 7)
+    start_time = time(10)
+    end_time = time(14)
+
+
+class TimeOffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimeOff
+
+    coach = factory.SubFactory(CoachFactory)
+    start_date = date(2030, 1, 7)
+    end_date = date(2030, 1, 11)
+    reason = "Holiday"
