@@ -306,3 +306,22 @@ def test_deleting_a_row_removes_those_hours(admin_client):
     assert list(WeeklyHours.objects.filter(coach=coach)) == [kept]
     start, end = local_day_bounds(MONDAY, LONDON)
     assert [s.start_at.astimezone(LONDON).hour for s in free_slots(coach=coach, start=start, end=end)] == [9]
+
+
+# --- Remove availability on a coach with weekly hours --------------------------------------------
+
+
+def test_remove_availability_warns_that_weekly_hours_still_offer_those_days_until_time_off_is_added(admin_client):
+    coach = CoachFactory(name="Bea", timezone="Europe/London")
+    WeeklyHoursFactory(coach=coach, weekday=0, start_time=time(9), end_time=time(12))
+    data = {"coach": coach.pk, "start_date": "2030-01-07", "end_date": "2030-01-08", "action": "preview"}
+
+    preview = admin_client.post(reverse("coaching_admin:remove_availability"), data)
+
+    html = preview.content.decode()
+    assert 'id="weekly-hours-kept"' in html
+    assert "weekly hours still offer 1 window on these days" in html and "Mon 7 Jan 09:00–12:00" in html
+    assert edit_url(coach) in html
+    TimeOffFactory(coach=coach, start_date=MONDAY, end_date=MONDAY, reason="Holiday")
+    after = admin_client.post(reverse("coaching_admin:remove_availability"), data).content.decode()
+    assert 'id="weekly-hours-kept"' not in after
