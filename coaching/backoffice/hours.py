@@ -12,6 +12,7 @@ from wagtail.admin.panels import Panel
 from coaching.models import Coach
 from coaching.schedule.preview import preview_days
 from coaching.schedule.rules import DayHours
+from coaching.wallclock import format_days_in_zone
 
 from .permissions import can_manage_coach
 
@@ -46,7 +47,13 @@ class SchedulePreviewPanel(Panel):
                 return context
             context["coach"] = coach
             context["days"] = [
-                {"day": day, "hours_text": hours_text(day.hours)}
+                {
+                    "day": day,
+                    "hours_text": hours_text(day.hours),
+                    "time_off": [
+                        (off.reason, format_days_in_zone(off.start_at, off.end_at, coach.zone)) for off in day.time_off
+                    ],
+                }
                 for day in preview_days(coach=coach, days=self.panel.days)
             ]
             if self.request is not None and can_manage_coach(self.request.user, coach):

@@ -59,12 +59,14 @@ class CoachViewSet(SnippetViewSet):
                         content=(
                             "The coach's normal working hours, <b>in the coach's own time zone</b> (Sessions tab): "
                             "guests can book them every week, up to the booking horizon, with nothing to renew. "
-                            "Add one row per range — Monday 09:00–12:00 and Monday 14:00–17:00 are two rows. "
-                            "“Valid from / until” start a new schedule on a date. "
-                            "Different hours on one date, or a day off, go on the <b>Overrides &amp; time off</b> tab; "
+                            "One row per range — Monday 09:00–12:00 and Monday 14:00–17:00 are two rows; "
+                            "“until 00:00” means midnight. <b>Valid from / until</b> (optional, both days included) "
+                            "start a new schedule on a date: end the old rows the day before. "
+                            "Different hours on one date, or days off, go on the <b>Overrides &amp; time off</b> tab; "
                             "one-off extra sessions with <b>Bookings → Bulk add slots</b>."
                         )
                     ),
+                    SchedulePreviewPanel(heading="Next 14 days: what guests can book"),
                     InlinePanel(
                         "weekly_hours",
                         heading="Weekly hours",
@@ -74,7 +76,6 @@ class CoachViewSet(SnippetViewSet):
                             FieldRowPanel([FieldPanel("valid_from"), FieldPanel("valid_until")]),
                         ],
                     ),
-                    SchedulePreviewPanel(heading="Next 14 days"),
                 ],
                 heading="Weekly hours",
             ),
@@ -85,8 +86,9 @@ class CoachViewSet(SnippetViewSet):
                         heading="Date overrides",
                         label="Date override",
                         help_text=(
-                            "Different hours on one date, replacing that day's weekly hours (add a row per range), "
-                            "or “unavailable all day”. In the coach's time zone."
+                            "Different hours on one date, in the coach's time zone: they replace that day's weekly "
+                            "hours (add a row per range). Or tick “unavailable all day” and leave the times empty: "
+                            "nothing is offered that day, not even Bulk-added blocks."
                         ),
                         panels=[
                             FieldRowPanel([FieldPanel("date"), FieldPanel("start_time"), FieldPanel("end_time")]),
@@ -98,9 +100,10 @@ class CoachViewSet(SnippetViewSet):
                         heading="Time off",
                         label="Time off",
                         help_text=(
-                            "Holidays, conferences…: nothing is offered from the first day (and time) to the last day "
-                            "(and time), not even Bulk-added blocks. Bookings already made are kept: move or cancel "
-                            "them from Bookings. The reason is shown to you, never to guests."
+                            "Holidays, conferences… in the coach's time zone: nothing is offered from the first day "
+                            "(from its start, or the time given) to the last day (to its end, or the time given), "
+                            "not even Bulk-added blocks. Bookings already made are kept: move or cancel them from "
+                            "Bookings. The reason is shown to you, never to guests."
                         ),
                         panels=[
                             FieldRowPanel([FieldPanel("start_date"), FieldPanel("start_time")]),

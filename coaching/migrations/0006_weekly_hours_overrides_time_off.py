@@ -6,7 +6,6 @@ the owner adds weekly hours (coaching/tests/models/test_hours_migration.py check
 """
 
 import datetime
-
 import django.db.models.deletion
 import modelcluster.fields
 from django.db import migrations, models
@@ -23,19 +22,9 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("date", models.DateField()),
-                (
-                    "unavailable",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Tick to offer nothing on this date (leave the times empty).",
-                        verbose_name="unavailable all day",
-                    ),
-                ),
+                ("unavailable", models.BooleanField(default=False, verbose_name="unavailable all day")),
                 ("start_time", models.TimeField(blank=True, null=True, verbose_name="from")),
-                (
-                    "end_time",
-                    models.TimeField(blank=True, help_text="00:00 means midnight.", null=True, verbose_name="until"),
-                ),
+                ("end_time", models.TimeField(blank=True, null=True, verbose_name="until")),
                 (
                     "coach",
                     modelcluster.fields.ParentalKey(
@@ -72,23 +61,10 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("start_date", models.DateField(verbose_name="first day")),
-                (
-                    "start_time",
-                    models.TimeField(
-                        blank=True, help_text="Optional: empty = the whole first day.", null=True, verbose_name="from"
-                    ),
-                ),
+                ("start_time", models.TimeField(blank=True, null=True, verbose_name="from")),
                 ("end_date", models.DateField(verbose_name="last day")),
-                (
-                    "end_time",
-                    models.TimeField(
-                        blank=True, help_text="Optional: empty = the whole last day.", null=True, verbose_name="until"
-                    ),
-                ),
-                (
-                    "reason",
-                    models.CharField(help_text="Holiday, conference… Shown to you, never to guests.", max_length=120),
-                ),
+                ("end_time", models.TimeField(blank=True, null=True, verbose_name="until")),
+                ("reason", models.CharField(max_length=120)),
                 (
                     "coach",
                     modelcluster.fields.ParentalKey(
@@ -139,15 +115,9 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("start_time", models.TimeField(verbose_name="from")),
-                ("end_time", models.TimeField(help_text="00:00 means midnight.", verbose_name="until")),
-                (
-                    "valid_from",
-                    models.DateField(blank=True, help_text="Optional: first day these hours apply.", null=True),
-                ),
-                (
-                    "valid_until",
-                    models.DateField(blank=True, help_text="Optional: last day these hours apply.", null=True),
-                ),
+                ("end_time", models.TimeField(verbose_name="until")),
+                ("valid_from", models.DateField(blank=True, null=True)),
+                ("valid_until", models.DateField(blank=True, null=True)),
                 (
                     "coach",
                     modelcluster.fields.ParentalKey(

@@ -69,9 +69,9 @@ class WeeklyHours(models.Model):
     coach = ParentalKey(Coach, on_delete=models.CASCADE, related_name="weekly_hours")
     weekday = models.PositiveSmallIntegerField(choices=WEEKDAY_CHOICES)
     start_time = models.TimeField("from")
-    end_time = models.TimeField("until", help_text="00:00 means midnight.")
-    valid_from = models.DateField(null=True, blank=True, help_text="Optional: first day these hours apply.")
-    valid_until = models.DateField(null=True, blank=True, help_text="Optional: last day these hours apply.")
+    end_time = models.TimeField("until")  # 00:00 = midnight
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["weekday", "start_time"]
@@ -108,11 +108,9 @@ class DateOverride(models.Model):
 
     coach = ParentalKey(Coach, on_delete=models.CASCADE, related_name="date_overrides")
     date = models.DateField()
-    unavailable = models.BooleanField(
-        "unavailable all day", default=False, help_text="Tick to offer nothing on this date (leave the times empty)."
-    )
+    unavailable = models.BooleanField("unavailable all day", default=False)
     start_time = models.TimeField("from", null=True, blank=True)
-    end_time = models.TimeField("until", null=True, blank=True, help_text="00:00 means midnight.")
+    end_time = models.TimeField("until", null=True, blank=True)  # 00:00 = midnight
 
     class Meta:
         ordering = ["date", "start_time"]
@@ -160,10 +158,10 @@ class TimeOff(models.Model):
 
     coach = ParentalKey(Coach, on_delete=models.CASCADE, related_name="time_off")
     start_date = models.DateField("first day")
-    start_time = models.TimeField("from", null=True, blank=True, help_text="Optional: empty = the whole first day.")
+    start_time = models.TimeField("from", null=True, blank=True)  # empty: the whole first day
     end_date = models.DateField("last day")
-    end_time = models.TimeField("until", null=True, blank=True, help_text="Optional: empty = the whole last day.")
-    reason = models.CharField(max_length=120, help_text="Holiday, conference… Shown to you, never to guests.")
+    end_time = models.TimeField("until", null=True, blank=True)  # empty: the whole last day
+    reason = models.CharField(max_length=120)  # shown to the owner, never to guests
 
     class Meta:
         ordering = ["start_date", "start_time"]

@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from coaching.models import Booking, Coach, CoachBusySlot, holds_time_q
-from coaching.wallclock import local_day_bounds, local_to_utc
+from coaching.wallclock import format_days_in_zone, local_day_bounds, local_to_utc
 
 from .intervals import Interval, Slot, candidate_starts, merge_intervals
 from .loading import CoachIntervals, load_coach_intervals
@@ -41,6 +41,8 @@ class Reason:
     label: str
     start_at: datetime | None = None
     end_at: datetime | None = None
+    # How the owner entered the span, when that reads better than start–end (time off: whole days).
+    when: str = ""
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Window:
     start_at: datetime
     end_at: datetime
     label: str = ""
+    when: str = ""
 
 
 @dataclass
@@ -144,7 +147,13 @@ class _Explainer:
         if slot in self.net_grid:
             return []
         reasons = [
-            Reason("time_off", f"Time off: {off.reason}", off.start_at, off.end_at)
+            Reason(
+                "time_off",
+                f"Time off: {off.reason}",
+                off.start_at,
+                off.end_at,
+                when=format_days_in_zone(off.start_at, off.end_at, self.zone),
+            )
             for off in self.time_off
             if _overlaps(slot, off.start_at, off.end_at)
         ]
@@ -246,7 +255,9 @@ def explain_day(*, coach: Coach, day: date, now: datetime | None = None, at: tim
         hours=explainer.hours,
         blocks=[Window("block", s, e) for s, e in rules.blocks if s < end and e > start],
         time_off=[
-            Window("time_off", off.start_at, off.end_at, off.reason)
+            Window(
+                "time_off", off.start_at, off.end_at, off.reason, format_days_in_zone(off.start_at, off.end_at, zone)
+            )
             for off in rules.time_off
             if off.start_at < end and off.end_at > start
         ],

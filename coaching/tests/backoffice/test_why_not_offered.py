@@ -150,7 +150,7 @@ def test_why_view_shows_the_days_windows_and_answers_for_one_time(admin_client, 
     assert thursday.status_code == 200
     html = thursday.content.decode()
     assert 'data-window="weekly"' in html and "09:00–12:00" in html
-    assert 'data-window="time_off"' in html and "Time off — Conference" in html
+    assert 'data-window="time_off"' in html and "Time off — Conference: Thu 10 Jan 2030, from 10:30" in html
     assert 'data-reason="time_off"' in html
     assert 'id="why-asked"' in html and 'data-reason="outside_hours"' in html
     wednesday = admin_client.get(url, {"date": "2030-01-09"}).content.decode()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from coaching.exceptions import OutsideAvailability
 from coaching.models import Booking, Coach
 from coaching.schedule import free_slots, get_month_schedule, merge_intervals, validate_slot
-from coaching.schedule.rules import subtract
+from coaching.schedule.rules import subtract, time_off_span
 from coaching.tests.factories import (
     AvailabilityBlockFactory,
     BookingFactory,
@@ -27,7 +27,7 @@ from coaching.tests.factories import (
     WeeklyHoursFactory,
     WorkshopFactory,
 )
-from coaching.wallclock import local_day_bounds, local_to_utc
+from coaching.wallclock import format_days_in_zone, local_day_bounds, local_to_utc
 
 pytestmark = pytest.mark.django_db
 
@@ -242,6 +242,23 @@ def test_time_off_with_times_takes_only_those_hours_and_sessions_resume_when_it_
     assert local_starts(coach, MONDAY + timedelta(days=2)) == hours(
         (10, 30), (11, 30), (12, 30), (13, 30), (14, 30), (15, 30)
     )
+
+
+@pytest.mark.parametrize(
+    "start, end, text",
+    [
+        ((date(2030, 1, 10), None), (date(2030, 1, 10), None), "Thu 10 Jan 2030 (all day)"),
+        ((date(2030, 3, 29), None), (date(2030, 4, 1), None), "Fri 29 Mar – Mon 01 Apr 2030 (whole days)"),
+        ((date(2030, 1, 10), time(10, 30)), (date(2030, 1, 10), None), "Thu 10 Jan 2030, from 10:30"),
+        ((date(2030, 1, 10), None), (date(2030, 1, 10), time(13)), "Thu 10 Jan 2030, until 13:00"),
+        ((date(2030, 1, 10), time(9)), (date(2030, 1, 10), time(13)), "Thu 10 Jan 2030, 09:00–13:00"),
+        ((date(2030, 1, 10), time(15)), (date(2030, 1, 12), time(10)), "Thu 10 Jan 15:00 – Sat 12 Jan 2030, 10:00"),
+        ((date(2030, 1, 10), time(15)), (date(2030, 1, 12), None), "Thu 10 Jan 15:00 – Sat 12 Jan 2030 (end of day)"),
+    ],
+)
+def test_time_off_reads_back_the_way_the_owner_entered_it_even_across_a_clock_change(start, end, text):
+    span = time_off_span(start[0], start[1], end[0], end[1], LONDON)
+    assert format_days_in_zone(*span, LONDON) == text
 
 
 # --- valid from / until --------------------------------------------------------------------------
