@@ -106,3 +106,25 @@ def format_span_in_zone(start_at: datetime, end_at: datetime, zone: zoneinfo.Zon
     else:
         text = f"{start_text} – {end:%a %d %b %Y, %H:%M} {end.tzname()}"
     return text if end.tzname() == zone.key else f"{text} ({zone.key})"
+
+
+def format_days_in_zone(start_at: datetime, end_at: datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """A span as days read in `zone`, the way an owner enters time off: 'Mon 21 Dec – Sun 27 Dec 2026
+    (whole days)', 'Thu 10 Jan 2030 (all day)', 'Thu 10 Jan 2030, from 10:30', 'Mon 21 Dec 15:00 – Wed
+    23 Dec 2026, 10:30'. A span ending at midnight ends with the day before it."""
+    start, end = start_at.astimezone(zone), end_at.astimezone(zone)
+    whole_start, whole_end = start.time() == time(0), end.time() == time(0)
+    last = end.date() - timedelta(days=1) if whole_end else end.date()
+    if whole_start and whole_end:
+        if last == start.date():
+            return f"{start:%a %d %b %Y} (all day)"
+        return f"{start:%a %d %b} – {last:%a %d %b %Y} (whole days)"
+    if last == start.date():
+        if whole_end:
+            return f"{start:%a %d %b %Y}, from {start:%H:%M}"
+        if whole_start:
+            return f"{start:%a %d %b %Y}, until {end:%H:%M}"
+        return f"{start:%a %d %b %Y}, {start:%H:%M}–{end:%H:%M}"
+    left = f"{start:%a %d %b}" + ("" if whole_start else f" {start:%H:%M}")
+    right = f"{last:%a %d %b %Y}" + (" (end of day)" if whole_end else f", {end:%H:%M}")
+    return f"{left} – {right}"

@@ -6,6 +6,9 @@ points at it) and prints one figure per line as `name: value unit`:
 - 8 h/day of availability, 30-minute sessions, 30 days, 1 000 bookings, 500 busy slots, 10 workshops
   (bookings and busy slots are short and spread over the whole day so none overlap);
 - the same month with 10× of everything, to show the cost grows linearly;
+- the same month for a coach on weekly hours (8 h every day, expanded on read) with 4 date
+  overrides, 2 spans of time off and 30 one-off Bulk-add blocks, and its 10× (weekly hours split into
+  10 ranges a day, 10× the overrides, time off, blocks, bookings, busy slots and workshops);
 - on PostgreSQL: creating a booking, and bookings/s with 20 concurrent clients (Celery not eager:
   emails are enqueued on an in-memory broker, as a web process enqueues them to Redis).
 """
@@ -15,7 +18,8 @@ import statistics
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as wall_time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
@@ -27,7 +31,16 @@ from django.db import connection, connections  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases  # noqa: E402
 
 from coaching.exceptions import BookingError  # noqa: E402
-from coaching.models import AvailabilityBlock, Booking, Coach, CoachBusySlot, Workshop  # noqa: E402
+from coaching.models import (  # noqa: E402
+    AvailabilityBlock,
+    Booking,
+    Coach,
+    CoachBusySlot,
+    DateOverride,
+    TimeOff,
+    WeeklyHours,
+    Workshop,
+)
 from coaching.schedule import free_slots, get_month_schedule  # noqa: E402
 from coaching.services import Guest, create_booking  # noqa: E402
 
@@ -44,8 +57,8 @@ def spread(day: datetime, count: int, minutes: float) -> list[tuple[datetime, da
     return [(day + timedelta(minutes=i * spacing), day + timedelta(minutes=i * spacing) + length) for i in range(count)]
 
 
-def build_month(slug: str, scale: int) -> Coach:
-    coach = Coach.objects.create(
+def bench_coach(slug: str) -> Coach:
+    return Coach.objects.create(
         name=f"Bench {slug}",
         slug=slug,
         email=f"{slug}@example.com",
@@ -54,10 +67,11 @@ def build_month(slug: str, scale: int) -> Coach:
         min_notice_minutes=0,
         horizon_days=400,
     )
-    blocks, bookings, busy = [], [], []
-    workshops = []
-    per_day_bookings = 1000 * scale // DAYS + 1
-    per_day_busy = 500 * scale // DAYS + 1
+
+
+def build_month(slug: str, scale: int) -> Coach:
+    coach = bench_coach(slug)
+    blocks = []
     for d in range(DAYS):
         day = datetime(YEAR, MONTH, 1 + d, tzinfo=UTC)
         # 8 hours of availability, split into `scale` blocks (1-minute gaps keep them separate).
@@ -67,6 +81,73 @@ def build_month(slug: str, scale: int) -> Coach:
             blocks.append(
                 AvailabilityBlock(coach=coach, start_at=start, end_at=start + block_len - timedelta(minutes=1))
             )
+    AvailabilityBlock.objects.bulk_create(blocks, batch_size=2000)
+    add_blockers(coach, slug, scale)
+    return coach
+
+
+def split_day(start_hour: int, hours: int, parts: int) -> list[tuple[wall_time, wall_time]]:
+    """`hours` from `start_hour` as `parts` wall-clock ranges (1-minute gaps keep them separate)."""
+    length = hours * 60 // parts
+
+    def at(minute: int) -> wall_time:
+        return wall_time(start_hour + minute // 60, minute % 60)
+
+    return [(at(i * length), at((i + 1) * length - 1)) for i in range(parts)]
+
+
+def build_rules_month(slug: str, scale: int) -> Coach:
+    """A coach on weekly hours: 09:00–17:00 every day (in `scale` ranges), 4 dates overridden to
+    07:00–15:00 (in `scale` ranges), 2×`scale` hours of time off, 30×`scale` one-off evening blocks,
+    and the same bookings, busy slots and workshops as build_month."""
+    coach = bench_coach(slug)
+    WeeklyHours.objects.bulk_create(
+        WeeklyHours(coach=coach, weekday=weekday, start_time=start, end_time=end)
+        for weekday in range(7)
+        for start, end in split_day(9, 8, scale)
+    )
+    first = date(YEAR, MONTH, 1)
+    DateOverride.objects.bulk_create(
+        DateOverride(coach=coach, date=first + timedelta(days=3 + 7 * week), start_time=start, end_time=end)
+        for week in range(4)
+        for start, end in split_day(7, 8, scale)
+    )
+    TimeOff.objects.bulk_create(
+        TimeOff(
+            coach=coach,
+            start_date=first + timedelta(days=i % DAYS),
+            start_time=wall_time(13),
+            # Every other one runs into the next day.
+            end_date=first + timedelta(days=i % DAYS + i % 2),
+            end_time=wall_time(14),
+            reason="Bench",
+        )
+        for i in range(2 * scale)
+    )
+    evening = timedelta(minutes=60 / scale)
+    AvailabilityBlock.objects.bulk_create(
+        [
+            AvailabilityBlock(
+                coach=coach,
+                start_at=datetime(YEAR, MONTH, 1 + d, 18, tzinfo=UTC) + i * evening,
+                end_at=datetime(YEAR, MONTH, 1 + d, 18, tzinfo=UTC) + (i + 1) * evening - timedelta(minutes=1),
+            )
+            for d in range(DAYS)
+            for i in range(scale)
+        ],
+        batch_size=2000,
+    )
+    add_blockers(coach, slug, scale)
+    return coach
+
+
+def add_blockers(coach: Coach, slug: str, scale: int) -> None:
+    """1 000 bookings, 500 busy slots and 10 workshops (×`scale`) spread over the month."""
+    bookings, busy, workshops = [], [], []
+    per_day_bookings = 1000 * scale // DAYS + 1
+    per_day_busy = 500 * scale // DAYS + 1
+    for d in range(DAYS):
+        day = datetime(YEAR, MONTH, 1 + d, tzinfo=UTC)
         for start, end in spread(day, per_day_bookings, 15):
             bookings.append(
                 Booking(
@@ -92,11 +173,9 @@ def build_month(slug: str, scale: int) -> Coach:
                 capacity=10,
             )
         )
-    AvailabilityBlock.objects.bulk_create(blocks, batch_size=2000)
     Booking.objects.bulk_create(bookings[: 1000 * scale], batch_size=2000)
     CoachBusySlot.objects.bulk_create(busy[: 500 * scale], batch_size=2000)
     Workshop.objects.bulk_create(workshops, batch_size=2000)
-    return coach
 
 
 def p50_ms(fn, runs: int) -> float:
@@ -126,6 +205,16 @@ def bench_schedule() -> None:
     emit("month_schedule_slots", schedule.slot_count)
     emit("month_schedule_p50", f"{p50_ms(month(dense), 30):.1f}", "ms")
     emit("month_schedule_10x_p50", f"{p50_ms(month(dense_10x), 10):.1f}", "ms")
+
+    rules = build_rules_month("rules", 1)
+    rules_10x = build_rules_month("rules10x", 10)
+    month(rules)()
+    with CaptureQueriesContext(connection) as queries:
+        schedule = month(rules)()
+    emit("weekly_hours_month_queries", len(queries.captured_queries))
+    emit("weekly_hours_month_slots", schedule.slot_count)
+    emit("weekly_hours_month_p50", f"{p50_ms(month(rules), 30):.1f}", "ms")
+    emit("weekly_hours_month_10x_p50", f"{p50_ms(month(rules_10x), 10):.1f}", "ms")
 
 
 def bench_bookings() -> None:

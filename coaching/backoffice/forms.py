@@ -4,6 +4,7 @@ from django import forms
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from coaching.exceptions import BookingError, CapacityBelowSeatsSold, HostHasSessions
+from coaching.models.hours import conflicting_overrides, overlapping_weekly_hours
 from coaching.services.availability import (
     MAX_RANGE_DAYS,
     WEEKDAY_CODES,
@@ -26,7 +27,29 @@ class DateInput(forms.DateInput):
 
 
 class CoachForm(WagtailAdminModelForm):
-    """The Coach snippet; the IANA check is the model's `validate_timezone` (runs in full_clean)."""
+    """The Coach snippet; the IANA check is the model's `validate_timezone` (runs in full_clean).
+
+    Its inline weekly hours, date overrides and time off each check themselves (the models'
+    `clean`); here the rows are checked against each other — ranges of one day must not overlap
+    (models/hours.py) — and a clash is shown on the row that causes it.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        self._check_rows("weekly_hours", overlapping_weekly_hours)
+        self._check_rows("date_overrides", conflicting_overrides)
+        return cleaned
+
+    def _check_rows(self, relation: str, check) -> None:
+        formset = self.formsets.get(relation)
+        # A row with its own errors already says so; compare rows only once each is well formed.
+        if formset is None or not formset.is_valid():
+            return
+        deleted = formset.deleted_forms
+        kept = [form for form in formset.forms if form.cleaned_data and form not in deleted]
+        by_row = {id(form.instance): form for form in kept}
+        for problem in check([form.instance for form in kept]):
+            by_row[id(problem.row)].add_error(None, problem.message)
 
 
 class WorkshopForm(WagtailAdminModelForm):

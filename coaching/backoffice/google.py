@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import zoneinfo
-from datetime import date
+from datetime import date, time
 
 from django.conf import settings
 from django.contrib import messages
@@ -182,7 +182,13 @@ def why_not_offered(request, pk: int):
         day = date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
         day = timezone.now().astimezone(zone).date()
-    diagnosis = explain_day(coach=coach, day=day)
+    # An optional start time of that day to explain on its own ("why not 08:00?").
+    try:
+        at = time.fromisoformat(request.GET.get("time", "").strip()) if request.GET.get("time", "").strip() else None
+    except ValueError:
+        at = None
+        messages.error(request, "That time is not valid: use HH:MM, e.g. 08:30.")
+    diagnosis = explain_day(coach=coach, day=day, at=at)
     return TemplateResponse(
         request,
         "coaching/google/why.html",
@@ -191,6 +197,7 @@ def why_not_offered(request, pk: int):
             "diagnosis": diagnosis,
             "zone": zone,
             "day": day,
+            "asked_time": at,
             "previous_day": date.fromordinal(day.toordinal() - 1),
             "next_day": date.fromordinal(day.toordinal() + 1),
         },

@@ -1,6 +1,14 @@
 """Coaches and workshops as Wagtail snippets, edited where the owner edits pages."""
 
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel, ObjectList, TabbedInterface
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    HelpPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+    TabbedInterface,
+)
 from wagtail.admin.views.generic import CopyViewMixin
 from wagtail.snippets.views.snippets import CreateView, EditView, SnippetViewSet
 
@@ -8,6 +16,7 @@ from coaching.exceptions import BookingError
 from coaching.models import Coach, Workshop
 
 from .forms import CoachForm, WorkshopForm
+from .hours import SchedulePreviewPanel
 from .permissions import visible_coaches
 
 
@@ -40,11 +49,70 @@ class CoachViewSet(SnippetViewSet):
                     FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")]),
                     FieldRowPanel([FieldPanel("min_notice_minutes"), FieldPanel("horizon_days")]),
                     FieldPanel("is_active"),
-                    HelpPanel(
-                        content="Add this coach's working hours with <b>Bookings → Bulk add slots</b> after saving."
-                    ),
+                    HelpPanel(content="Set when this coach works on the <b>Weekly hours</b> tab."),
                 ],
                 heading="Sessions",
+            ),
+            ObjectList(
+                [
+                    HelpPanel(
+                        content=(
+                            "The coach's normal working hours, <b>in the coach's own time zone</b> (Sessions tab): "
+                            "guests can book them every week, up to the booking horizon, with nothing to renew. "
+                            "One row per range — Monday 09:00–12:00 and Monday 14:00–17:00 are two rows; "
+                            "“until 00:00” means midnight. <b>Valid from / until</b> (optional, both days included) "
+                            "start a new schedule on a date: end the old rows the day before. "
+                            "Different hours on one date, or days off, go on the <b>Overrides &amp; time off</b> tab; "
+                            "one-off extra sessions with <b>Bookings → Bulk add slots</b>."
+                        )
+                    ),
+                    SchedulePreviewPanel(heading="Next 14 days: what guests can book"),
+                    InlinePanel(
+                        "weekly_hours",
+                        heading="Weekly hours",
+                        label="Range",
+                        panels=[
+                            FieldRowPanel([FieldPanel("weekday"), FieldPanel("start_time"), FieldPanel("end_time")]),
+                            FieldRowPanel([FieldPanel("valid_from"), FieldPanel("valid_until")]),
+                        ],
+                    ),
+                ],
+                heading="Weekly hours",
+            ),
+            ObjectList(
+                [
+                    InlinePanel(
+                        "date_overrides",
+                        heading="Date overrides",
+                        label="Date override",
+                        help_text=(
+                            "Different hours on one date, in the coach's time zone: they replace that day's weekly "
+                            "hours (add a row per range). Or tick “unavailable all day” and leave the times empty: "
+                            "nothing is offered that day, not even Bulk-added blocks."
+                        ),
+                        panels=[
+                            FieldRowPanel([FieldPanel("date"), FieldPanel("start_time"), FieldPanel("end_time")]),
+                            FieldPanel("unavailable"),
+                        ],
+                    ),
+                    InlinePanel(
+                        "time_off",
+                        heading="Time off",
+                        label="Time off",
+                        help_text=(
+                            "Holidays, conferences… in the coach's time zone: nothing is offered from the first day "
+                            "(from its start, or the time given) to the last day (to its end, or the time given), "
+                            "not even Bulk-added blocks. Bookings already made are kept: move or cancel them from "
+                            "Bookings. The reason is shown to you, never to guests."
+                        ),
+                        panels=[
+                            FieldRowPanel([FieldPanel("start_date"), FieldPanel("start_time")]),
+                            FieldRowPanel([FieldPanel("end_date"), FieldPanel("end_time")]),
+                            FieldPanel("reason"),
+                        ],
+                    ),
+                ],
+                heading="Overrides & time off",
             ),
             ObjectList(
                 [FieldPanel("google_calendar_id"), FieldPanel("google_busy_calendar_ids")], heading="Google Calendar"

@@ -22,6 +22,7 @@ from .bookings import (
     new_booking_reference,
 )
 from .coaches import Coach, Workshop
+from .hours import WEEKDAY_NAMES, DateOverride, TimeOff, WeeklyHours
 from .outbox import Notification
 from .owner_settings import BookingPolicy
 from .refunds import Refund
@@ -34,9 +35,13 @@ __all__ = [
     "BookingPolicy",
     "Coach",
     "CoachBusySlot",
+    "DateOverride",
     "Notification",
     "ProcessedStripeEvent",
     "Refund",
+    "TimeOff",
+    "WEEKDAY_NAMES",
+    "WeeklyHours",
     "Workshop",
     "holds_time_q",
     "new_booking_reference",

@@ -8,13 +8,17 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.functional import cached_property
+from modelcluster.models import ClusterableModel
 from wagtail.search import index
 
 from coaching.money import CURRENCY_CHOICES, format_money
 from coaching.zones import validate_timezone
 
 
-class Coach(index.Indexed, models.Model):
+class Coach(index.Indexed, ClusterableModel):
+    """A coach who takes 1-on-1 sessions. A ClusterableModel so that the Wagtail snippet edits the
+    coach's weekly hours, date overrides and time off (models/hours.py) inline, saved with it."""
+
     class GoogleStatus(models.TextChoices):
         DISCONNECTED = "disconnected", "Not connected"
         CONNECTED = "connected", "Connected"

@@ -1,9 +1,12 @@
 """Read side of the booking brain: which times a guest may book.
 
 Rules, in the owner's words (the README repeats them):
-- A coach offers 1-on-1 sessions only inside their availability blocks. Inside each block, session
-  start times step from the block's start by the session length plus the buffer (09:00, 10:15, ...
-  for 60-minute sessions with a 15-minute buffer), and a session must end inside the block.
+- A coach offers 1-on-1 sessions only inside their availability: their weekly hours (or a date
+  override's hours on that date), plus Bulk-add blocks as one-off extras, minus time off and days
+  overridden as unavailable — rules in the coach's zone, expanded on read (`rules`). Inside each
+  window of availability, session start times step from the window's start by the session length
+  plus the buffer (09:00, 10:15, ... for 60-minute sessions with a 15-minute buffer), and a
+  session must end inside the window.
 - A session is not offered if it, widened by the buffer on both sides, touches an active booking
   (confirmed or held for payment), a Google busy slot, or one of the coach's workshops.
 - Nothing starts in the past, sooner than the coach's minimum notice, or further ahead than the
@@ -12,7 +15,8 @@ Rules, in the owner's words (the README repeats them):
 Everything works on sorted lists of UTC intervals, so the cost is linear in the number of
 availability blocks, bookings, busy slots and workshops, and a month costs a fixed handful of queries.
 
-Modules: `intervals` (the sweep), `loading` (the queries), `slots` (free 1-on-1 times and the check
+Modules: `intervals` (the sweep), `rules` (weekly hours, overrides, blocks and time off → availability),
+`loading` (the queries; the rules and blocks in one), `slots` (free 1-on-1 times and the check
 of one chosen start), `workshops` (seats sold and left, is a workshop bookable, the host's sessions it would sit on), `month` (the month grid in
 the viewer's zone), `diagnosis` (the owner's "why is this time not offered?").
 Nothing here writes; the services in coaching/services/ do, after asking these same functions.

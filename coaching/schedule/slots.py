@@ -2,7 +2,8 @@
 
 `free_slots` lists them for a window; `validate_slot` answers for one start with the reason it is
 refused. The booking services call `validate_slot` again under the coach's lock before writing, so
-both the calendar and the write apply exactly the same rules.
+both the calendar and the write apply exactly the same rules — both get the coach's availability
+from `load_coach_intervals`, which expands the weekly hours, overrides and time off (rules.py).
 """
 
 from __future__ import annotations

@@ -29,8 +29,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
+from coaching.schedule.loading import fetch_availability_rules
+from coaching.schedule.rules import subtract
 from coaching.services.locks import lock_coach
-from coaching.wallclock import expand_weekly_pattern, format_span_in_zone, local_to_utc
+from coaching.wallclock import daterange, expand_weekly_pattern, format_span_in_zone, local_to_utc
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A bulk add longer than this is almost certainly a typo in the year.
@@ -94,6 +96,9 @@ class RemovalPlan:
     # Pieces of blocks that stick out of the window and are kept (a block crossing the window edge).
     pieces_kept: list[Span] = field(default_factory=list)
     bookings_affected: list[Booking] = field(default_factory=list)
+    # Weekly hours (or date overrides) still offered on these days: removing blocks does not touch
+    # them — time off on the coach does.
+    hours_kept: list[Span] = field(default_factory=list)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -276,13 +281,17 @@ def _plan_removal(*, coach, start_date, end_date) -> RemovalPlan:
     plan.bookings_affected = list(
         Booking.objects.active().filter(coach=coach).overlapping(window_start, window_end).order_by("start_at")
     )
+    rules = fetch_availability_rules(coach=coach, start=window_start, end=window_end)
+    hours = subtract(rules.hour_spans(daterange(start_date, end_date)), rules.closed_spans())
+    plan.hours_kept = [Span(start, end) for start, end in hours]
     return plan
 
 
 def preview_remove_availability(*, coach: Coach, start_date: date, end_date: date) -> RemovalPlan:
     """Which blocks a removal of whole local days would delete, and which active bookings fall in it.
 
-    Bookings are reported, not cancelled: the owner decides what to do with each one.
+    Bookings are reported, not cancelled: the owner decides what to do with each one. Weekly hours
+    still offered on those days are reported in `.hours_kept` (this tool removes blocks only).
     """
     return _plan_removal(coach=coach, start_date=start_date, end_date=end_date)
 

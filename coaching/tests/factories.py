@@ -1,12 +1,21 @@
 """factory-boy factories shared by every test module: rows written directly (bypassing the services)
 and `GuestFactory` for the guest a test books through the real services (`create_booking`)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import factory
 from django.utils import timezone
 
-from coaching.models import AvailabilityBlock, Booking, Coach, CoachBusySlot, Workshop
+from coaching.models import (
+    AvailabilityBlock,
+    Booking,
+    Coach,
+    CoachBusySlot,
+    DateOverride,
+    TimeOff,
+    WeeklyHours,
+    Workshop,
+)
 from coaching.services import Guest
 
 
@@ -120,3 +129,37 @@ def open_hours(coach: Coach, *, days_ahead: int, hours: int) -> datetime:
     start = (timezone.now() + timedelta(days=days_ahead)).replace(hour=9, minute=0, second=0, microsecond=0)
     AvailabilityBlockFactory(coach=coach, start_at=start, end_at=start + timedelta(hours=hours))
     return start
+
+
+class WeeklyHoursFactory(factory.django.DjangoModelFactory):
+    """Monday 09:00–17:00 in the coach's zone unless told otherwise."""
+
+    class Meta:
+        model = WeeklyHours
+
+    coach = factory.SubFactory(CoachFactory)
+    weekday = 0
+    start_time = time(9)
+    end_time = time(17)
+
+
+class DateOverrideFactory(factory.django.DjangoModelFactory):
+    """Different hours on one date (times None + unavailable=True: unavailable all day)."""
+
+    class Meta:
+        model = DateOverride
+
+    coach = factory.SubFactory(CoachFactory)
+    date = date(2030, 1, 7)
+    start_time = time(10)
+    end_time = time(14)
+
+
+class TimeOffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimeOff
+
+    coach = factory.SubFactory(CoachFactory)
+    start_date = date(2030, 1, 7)
+    end_date = date(2030, 1, 11)
+    reason = "Holiday"

@@ -8,7 +8,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 
-from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
+from coaching.models import AvailabilityBlock, Booking, Coach, DateOverride, TimeOff, WeeklyHours, Workshop
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def test_every_migration_is_applied_on_this_database():
 
 
 def _counts():
-    models = [Coach, Workshop, AvailabilityBlock, Booking] + [
+    models = [Coach, Workshop, AvailabilityBlock, WeeklyHours, DateOverride, TimeOff, Booking] + [
         apps.get_model("wagtailcore", "Page"),
         apps.get_model("auth", "User"),
     ]
@@ -41,7 +41,12 @@ def test_seed_demo_twice_leaves_identical_counts():
     assert first["Coach"] == 3 and first["Workshop"] == 3
     zones = set(Coach.objects.values_list("timezone", flat=True))
     assert zones == {"Europe/London", "America/New_York", "Asia/Tokyo"}
-    assert AvailabilityBlock.objects.count() > 100
+    # Weekly hours for every coach (the calendar never runs dry), one override, one week off, one
+    # one-off Bulk-add block.
+    assert set(WeeklyHours.objects.values_list("coach__slug", flat=True)) == set(
+        Coach.objects.values_list("slug", flat=True)
+    )
+    assert (first["DateOverride"], first["TimeOff"], first["AvailabilityBlock"]) == (1, 1, 1)
 
 
 def test_seeded_workshops_include_free_paid_and_nearly_full():

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.models import Page, Site
 
-from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
-from coaching.wallclock import expand_weekly_pattern, local_to_utc
+from coaching.models import AvailabilityBlock, Booking, Coach, DateOverride, TimeOff, WeeklyHours, Workshop
+from coaching.wallclock import local_to_utc
 from pages.models import CoachIndexPage, CoachPage, HomePage, StandardPage, WorkshopIndexPage, WorkshopPage
 from snippets.models import FAQ, Testimonial
 
@@ -63,7 +63,12 @@ COACHES = [
     },
 ]
 
-AVAILABILITY_WEEKS = 8
+# Every demo coach works Mon–Fri 09:00–12:00 and 13:00–17:00 in their own zone: weekly hours, so the
+# calendar never runs dry. On top: one date override (Yuki), a week of time off (Daniel) and one
+# one-off Bulk-add block (Amara), so each kind of availability can be seen in the admin.
+WEEKLY_HOURS = [(weekday, time(9), time(12)) for weekday in range(5)] + [
+    (weekday, time(13), time(17)) for weekday in range(5)
+]
 
 TESTIMONIALS = [
     {
@@ -102,8 +107,7 @@ def run() -> list[str]:
     with transaction.atomic():
         report.append(ensure_admin())
         coaches = {spec["slug"]: ensure_coach(spec) for spec in COACHES}
-        created_blocks = sum(ensure_availability(coach) for coach in coaches.values())
-        report.append(f"Coaches: {len(coaches)}; availability blocks added: {created_blocks}")
+        report.append(f"Coaches: {len(coaches)}; {ensure_availability(coaches)}")
         workshops = ensure_workshops(coaches)
         report.append(f"Workshops: {len(workshops)}")
         home = ensure_home_page()
@@ -126,28 +130,46 @@ def ensure_coach(spec: dict) -> Coach:
     return coach
 
 
-def ensure_availability(coach: Coach) -> int:
-    """Mon–Fri 09:00–12:00 and 13:00–17:00 in the coach's zone for the next weeks."""
-    today = timezone.now().astimezone(coach.zone).date()
-    spans = expand_weekly_pattern(
-        zone=coach.zone,
-        weekdays=range(5),
-        time_ranges=[(time(9), time(12)), (time(13), time(17))],
-        start_date=today,
-        end_date=today + timedelta(weeks=AVAILABILITY_WEEKS),
-    )
-    existing = set(
-        AvailabilityBlock.objects.filter(
-            coach=coach, start_at__gte=spans[0][0] if spans else timezone.now()
-        ).values_list("start_at", "end_at")
-    )
-    new_blocks = [
-        AvailabilityBlock(coach=coach, start_at=start, end_at=end)
-        for start, end in spans
-        if (start, end) not in existing
-    ]
-    AvailabilityBlock.objects.bulk_create(new_blocks)
-    return len(new_blocks)
+def ensure_availability(coaches: dict[str, Coach]) -> str:
+    """Weekly hours for every coach; Yuki's override, Daniel's week off and Amara's one-off block.
+
+    Each is added only when that coach has none of its kind yet, so a second run adds nothing (and
+    a database seeded before weekly hours existed keeps its blocks).
+    """
+    added = {"weekly hours": 0, "date overrides": 0, "time off": 0, "one-off blocks": 0}
+    for coach in coaches.values():
+        if not WeeklyHours.objects.filter(coach=coach).exists():
+            WeeklyHours.objects.bulk_create(
+                WeeklyHours(coach=coach, weekday=weekday, start_time=start, end_time=end)
+                for weekday, start, end in WEEKLY_HOURS
+            )
+            added["weekly hours"] += len(WEEKLY_HOURS)
+    today = {slug: timezone.now().astimezone(coach.zone).date() for slug, coach in coaches.items()}
+    yuki = coaches["yuki-tanaka"]
+    if not DateOverride.objects.filter(coach=yuki).exists():
+        # Afternoon only on Friday next week.
+        DateOverride.objects.create(
+            coach=yuki, date=_next_weekday(today[yuki.slug], 4, 1), start_time=time(13), end_time=time(17)
+        )
+        added["date overrides"] += 1
+    daniel = coaches["daniel-reyes"]
+    if not TimeOff.objects.filter(coach=daniel).exists():
+        first = _next_weekday(today[daniel.slug], 0, 3)  # Monday, in three weeks
+        TimeOff.objects.create(
+            coach=daniel, start_date=first, end_date=first + timedelta(days=6), reason="Leadership conference"
+        )
+        added["time off"] += 1
+    amara = coaches["amara-okafor"]
+    if not AvailabilityBlock.objects.filter(coach=amara).exists():
+        # An extra Saturday morning next week: what Bulk add is for.
+        saturday = _next_weekday(today[amara.slug], 5, 1)
+        AvailabilityBlock.objects.create(
+            coach=amara,
+            start_at=local_to_utc(saturday, time(10), amara.zone),
+            end_at=local_to_utc(saturday, time(13), amara.zone),
+        )
+        added["one-off blocks"] += 1
+    return "added " + ", ".join(f"{kind}: {count}" for kind, count in added.items())
 
 
 def _next_weekday(start: date, weekday: int, weeks_ahead: int) -> date:

@@ -389,6 +389,9 @@ def coach_form_data(**overrides):
         "google_calendar_id": "",
         "google_busy_calendar_ids": "[]",
     }
+    # The inline weekly hours, date overrides and time off (empty here).
+    for relation in ("weekly_hours", "date_overrides", "time_off"):
+        data.update({f"{relation}-TOTAL_FORMS": "0", f"{relation}-INITIAL_FORMS": "0", f"{relation}-MAX_NUM_FORMS": ""})
     data.update(overrides)
     return data
 
