@@ -12,7 +12,6 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 from kombu import pools as kombu_pools
 
@@ -20,6 +19,7 @@ from coaching.models import Booking, Notification
 from coaching.services import Guest, create_booking
 from coaching.tasks import deliver_pending_notifications
 from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
+from coaching.tests.standins.processes import database_url
 from coaching.tests.standins.smtp import SmtpServer, text_body
 from config.celery import app as celery_app
 
@@ -84,15 +84,6 @@ def test_booking_succeeds_while_the_broker_is_down_and_the_outbox_task_delivers_
     assert set(Notification.objects.filter(booking=booking).values_list("status", flat=True)) == {"sent"}
     deliver_pending_notifications.apply()
     assert len(mail.outbox) == 2
-
-
-def database_url() -> str:
-    """The test database as a URL, so the worker process reads and writes the very same rows."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @contextmanager
