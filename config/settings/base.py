@@ -173,6 +173,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
+# Uploaded images and documents on S3 or any S3-compatible object storage, so every web machine sees
+# the same files. Production switches to it when MEDIA_S3_BUCKET is set and refuses half a
+# configuration (config/settings/object_storage.py); without it files stay under MEDIA_ROOT.
+MEDIA_S3_BUCKET = env("MEDIA_S3_BUCKET")
+MEDIA_S3_REGION = env("MEDIA_S3_REGION")
+MEDIA_S3_ENDPOINT_URL = env("MEDIA_S3_ENDPOINT_URL")
+MEDIA_S3_CUSTOM_DOMAIN = env("MEDIA_S3_CUSTOM_DOMAIN")
+MEDIA_S3_ACCESS_KEY_ID = env("MEDIA_S3_ACCESS_KEY_ID")
+MEDIA_S3_SECRET_ACCESS_KEY = env("MEDIA_S3_SECRET_ACCESS_KEY")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
