@@ -190,19 +190,25 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # Caches. "default" stays in process memory so a Redis outage can never break page serving;
 # "ratelimit" is shared through Redis when configured (counters must be seen by every web process)
-# and fails open when Redis is down (coaching/ratelimit.py).
+# and fails open when Redis is down (coaching/ratelimit.py); so is "locks", where each periodic job
+# claims its period so that a second beat cannot double it (coaching/services/single_run.py).
 REDIS_URL = env("REDIS_URL")
+
+
+def shared_cache(name: str) -> dict:
+    if not REDIS_URL:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+
+
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "ratelimit": (
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
-    ),
+    "ratelimit": shared_cache("ratelimit"),
+    "locks": shared_cache("locks"),
 }
 
 # Email. Console by default; set EMAIL_HOST for real SMTP.
