@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate seed css bench loadtest lint format check-migrations worker beat clean
+.PHONY: run test install migrate seed css bench loadtest benchweb-scale lint format check-migrations worker beat clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,7 @@ clean:
 ## Load test against gunicorn + PostgreSQL on loopback (needs PostgreSQL and Redis running).
 loadtest: install
 	$(PY) -m tools.loadtest $(LOADTEST_ARGS)
+
+## Pages per second from one gunicorn web process, then two, on this machine (README "Sizing").
+benchweb-scale: install
+	$(PY) -m tools.scale $(SCALE_ARGS)
