@@ -27,7 +27,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from tools.loadtest import PYTHON, ROOT, percentile, psql, server_env
+from tools.loadtest import PYTHON, ROOT, percentile, prepare_site, psql, server_env, wait_until_up
 
 HOST = "127.0.0.1"
 FIRST_PORT = 8775
@@ -54,7 +54,7 @@ def start_servers(count: int, *, workers: int, env: dict, log) -> list[subproces
             )
         )
     for port in range(FIRST_PORT, FIRST_PORT + count):
-        wait_until_up(port)
+        wait_until_up(port=port)
     return servers
 
 
@@ -101,20 +101,6 @@ def stop(servers: list[subprocess.Popen]) -> None:
         server.send_signal(signal.SIGTERM)
     for server in servers:
         server.wait(timeout=30)
-
-
-def wait_until_up(port: int, timeout: float = 60) -> None:
-    give_up = time.time() + timeout
-    while time.time() < give_up:
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)  # polling a starting server
-    raise SystemExit(f"gunicorn on port {port} did not come up")
 
 
 def load(ports: list[int], *, clients: int, duration: float) -> dict:
@@ -189,13 +175,7 @@ def main() -> int:
     psql(f"CREATE DATABASE {database}")
     env = {**server_env(database), "SITE_URL": f"http://{HOST}:{FIRST_PORT}", "ALLOWED_HOSTS": HOST}
     try:
-        seed_env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
-        for command, command_env in (
-            (["migrate", "--noinput", "-v0"], env),
-            (["seed_demo"], seed_env),
-            (["collectstatic", "--noinput", "-v0"], env),
-        ):
-            subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=command_env, check=True, capture_output=True)
+        prepare_site(env)
         log_path = f"/tmp/scale-gunicorn-{os.getpid()}.log"
         print(f"server_log: {log_path}")
         print(f"cpus: {os.cpu_count()}")
