@@ -18,7 +18,7 @@ import redis
 import time_machine
 from django.conf import settings as django_settings
 from django.core import mail
-from django.db import close_old_connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from googleapiclient.http import HttpMockSequence
 
@@ -76,7 +76,7 @@ def run_twice_at_once(task) -> list:
         except Exception as exc:  # noqa: BLE001 — reported below, in the test's own thread
             outcomes[index] = exc
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection: otherwise it outlives the test
 
     workers = [threading.Thread(target=worker, args=(index,)) for index in range(2)]
     for thread in workers:
