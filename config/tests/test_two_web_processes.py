@@ -14,7 +14,7 @@ import secrets
 import subprocess
 import sys
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote
 
@@ -148,6 +148,15 @@ def offered_starts(visitor: Visitor, base_url: str, coach: Coach, day: str) -> l
     return SLOT_RE.findall(response.text)
 
 
+def month_says(visitor: Visitor, base_url: str, coach: Coach, day: str) -> str:
+    """What the month grid tells a screen reader about `day` ("Friday 28 November: 3 times available")."""
+    response = visitor.get(f"{base_url}/book/coach/{coach.slug}/?month={day[:7]}")
+    assert response.status_code == 200
+    label = date.fromisoformat(day).strftime("%A %-d %B")
+    (said,) = re.findall(rf'<span class="sr-only">{label}: ([^<]*)</span>', response.text)
+    return said
+
+
 def book(visitor: Visitor, base_url: str, coach: Coach, start: str, name: str) -> requests.Response:
     slot_url = f"{base_url}/book/coach/{coach.slug}/slot/?start={quote(start)}"
     visitor.get(slot_url)  # the form (and the CSRF cookie)
@@ -161,6 +170,7 @@ def test_a_time_booked_through_one_web_process_is_taken_at_once_on_the_other(two
     # The other process has shown this day before (anything it kept from that showing would be stale).
     offered = offered_starts(grace, second, coach, day)
     assert offered == offered_starts(ada, first, coach, day) and len(offered) == 3
+    assert month_says(grace, second, coach, day) == "3 times available"
     start = offered[0]
 
     booked = book(ada, first, coach, start, "Ada Lovelace")
@@ -174,6 +184,7 @@ def test_a_time_booked_through_one_web_process_is_taken_at_once_on_the_other(two
     assert "just taken" in refused.text
     assert start not in offered_starts(grace, second, coach, day)
     assert offered_starts(grace, second, coach, day) == offered[1:]
+    assert month_says(grace, second, coach, day) == "2 times available"
     assert list(Booking.objects.filter(coach=coach)) == [booking]
 
 
