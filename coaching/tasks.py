@@ -1,7 +1,8 @@
 """Celery tasks: thin wrappers that take ids and call services.
 
 Services hand work here by task name (coaching/services/enqueue.py), never by importing this module,
-so the services stay below the entry points that call them.
+so the services stay below the entry points that call them. Every task in CELERY_BEAT_SCHEDULE is
+`@once_per_period`: a second beat started by mistake cannot double its work (services/single_run.py).
 """
 
 from celery import shared_task
@@ -10,6 +11,7 @@ from django.utils import timezone
 from coaching import services
 from coaching.models import Booking, Coach, Notification, Refund
 from coaching.services import delivery, google_sync, refunds
+from coaching.services.single_run import once_per_period
 
 # --- Notifications (emails with .ics invites; see coaching/services/outbox.py) --------------------
 
@@ -28,6 +30,7 @@ def deliver_notification(self, notification_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+@once_per_period
 def deliver_pending_notifications() -> dict:
     """Beat, every minute: send every owed message that is due (covers broker outages and crashes)."""
 
@@ -35,6 +38,7 @@ def deliver_pending_notifications() -> dict:
 
 
 @shared_task(ignore_result=True)
+@once_per_period
 def send_due_reminders() -> int:
     """Beat: owe (once per booking start) and send the reminders of sessions starting soon."""
 
@@ -112,6 +116,7 @@ def pull_coach_busy_times(self, coach_id: int) -> int | None:
 
 
 @shared_task(ignore_result=True)
+@once_per_period
 def pull_all_busy_times() -> int:
     """Beat, every 15 minutes: one pull task per coach with a working Google connection."""
 
@@ -131,6 +136,7 @@ def pull_all_busy_times() -> int:
 
 
 @shared_task(ignore_result=True)
+@once_per_period
 def expire_holds_task() -> int:
     """Beat, every minute: release unpaid holds past their time and expire their Stripe checkouts."""
 
@@ -153,6 +159,7 @@ def send_refund_task(self, refund_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+@once_per_period
 def send_due_refunds() -> dict:
     """Beat, every minute: send every owed refund that is due (covers broker outages and crashes)."""
     return refunds.send_due_refunds()

@@ -61,6 +61,18 @@ def server_env(database: str) -> dict[str, str]:
     )
 
 
+def prepare_site(env: dict[str, str]) -> None:
+    """Migrate the database in `env`, seed the demo site and collect the static files."""
+    # The demo content is a development app (not in the production image): seed with dev settings.
+    seed_env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    for command, command_env in (
+        (["migrate", "--noinput", "-v0"], env),
+        (["seed_demo"], seed_env),
+        (["collectstatic", "--noinput", "-v0"], env),
+    ):
+        subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=command_env, check=True, capture_output=True)
+
+
 def psql(sql: str) -> None:
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True, capture_output=True)
 
@@ -295,14 +307,7 @@ def main() -> int:
         proxy.start()
     server = None
     try:
-        # The demo content is a development app (not in the production image): seed with dev settings.
-        seed_env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
-        for command, command_env in (
-            (["migrate", "--noinput", "-v0"], env),
-            (["seed_demo"], seed_env),
-            (["collectstatic", "--noinput", "-v0"], env),
-        ):
-            subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=command_env, check=True, capture_output=True)
+        prepare_site(env)
         server_log = open(f"/tmp/loadtest-gunicorn-{os.getpid()}.log", "w")
         print(f"server_log: {server_log.name}")
         if proxy is not None:
@@ -357,18 +362,18 @@ def main() -> int:
         psql(f"DROP DATABASE IF EXISTS {database}")
 
 
-def wait_until_up(timeout: float = 60) -> None:
+def wait_until_up(timeout: float = 60, port: int = PORT) -> None:
     give_up = time.time() + timeout
     while time.time() < give_up:
         try:
-            conn = http.client.HTTPConnection(HOST, PORT, timeout=2)
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
                 return
         except OSError:
             pass
         time.sleep(0.2)  # polling a starting server, not papering over a race
-    raise SystemExit("gunicorn did not come up")
+    raise SystemExit(f"gunicorn on port {port} did not come up")
 
 
 def report(stats: Stats, elapsed: float, args) -> None:

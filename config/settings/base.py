@@ -173,6 +173,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
+# Uploaded images and documents on S3 or any S3-compatible object storage, so every web machine sees
+# the same files. Production switches to it when MEDIA_S3_BUCKET is set and refuses half a
+# configuration (config/settings/object_storage.py); without it files stay under MEDIA_ROOT.
+MEDIA_S3_BUCKET = env("MEDIA_S3_BUCKET")
+MEDIA_S3_REGION = env("MEDIA_S3_REGION")
+MEDIA_S3_ENDPOINT_URL = env("MEDIA_S3_ENDPOINT_URL")
+MEDIA_S3_CUSTOM_DOMAIN = env("MEDIA_S3_CUSTOM_DOMAIN")
+MEDIA_S3_ACCESS_KEY_ID = env("MEDIA_S3_ACCESS_KEY_ID")
+MEDIA_S3_SECRET_ACCESS_KEY = env("MEDIA_S3_SECRET_ACCESS_KEY")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -181,19 +190,25 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # Caches. "default" stays in process memory so a Redis outage can never break page serving;
 # "ratelimit" is shared through Redis when configured (counters must be seen by every web process)
-# and fails open when Redis is down (coaching/ratelimit.py).
+# and fails open when Redis is down (coaching/ratelimit.py); so is "locks", where each periodic job
+# claims its period so that a second beat cannot double it (coaching/services/single_run.py).
 REDIS_URL = env("REDIS_URL")
+
+
+def shared_cache(name: str) -> dict:
+    if not REDIS_URL:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+
+
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "ratelimit": (
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
-    ),
+    "ratelimit": shared_cache("ratelimit"),
+    "locks": shared_cache("locks"),
 }
 
 # Email. Console by default; set EMAIL_HOST for real SMTP.

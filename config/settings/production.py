@@ -9,13 +9,21 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import (
     ALLOWED_HOSTS,
+    CONTENT_SECURITY_POLICY,
     INSECURE_SECRET_KEY,
     LOGGING,
+    MEDIA_S3_ACCESS_KEY_ID,
+    MEDIA_S3_BUCKET,
+    MEDIA_S3_CUSTOM_DOMAIN,
+    MEDIA_S3_ENDPOINT_URL,
+    MEDIA_S3_REGION,
+    MEDIA_S3_SECRET_ACCESS_KEY,
     SECRET_KEY,
     STRIPE_WEBHOOK_SECRET,
     env_bool,
     env_int,
 )
+from .object_storage import media_storage
 
 if (
     not SECRET_KEY
@@ -34,6 +42,28 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Uploads on object storage when MEDIA_S3_* say so (every web machine then sees the same files);
+# half a configuration raises ImproperlyConfigured here. Without it: this host's disk, served at /media/.
+MEDIA_OBJECT_STORAGE = media_storage(
+    bucket=MEDIA_S3_BUCKET,
+    region=MEDIA_S3_REGION,
+    endpoint_url=MEDIA_S3_ENDPOINT_URL,
+    custom_domain=MEDIA_S3_CUSTOM_DOMAIN,
+    access_key_id=MEDIA_S3_ACCESS_KEY_ID,
+    secret_access_key=MEDIA_S3_SECRET_ACCESS_KEY,
+)
+if MEDIA_OBJECT_STORAGE is not None:
+    STORAGES["default"] = MEDIA_OBJECT_STORAGE.storage
+    MEDIA_URL = MEDIA_OBJECT_STORAGE.public_url
+    _directives = CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    CONTENT_SECURITY_POLICY = {
+        **CONTENT_SECURITY_POLICY,
+        "DIRECTIVES": {**_directives, "img-src": [*_directives["img-src"], MEDIA_OBJECT_STORAGE.origin]},
+    }
+    # Documents are streamed through Wagtail's view (which checks collection privacy) rather than
+    # redirected to the bucket, where only images are public.
+    WAGTAILDOCS_SERVE_METHOD = "serve_view"
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -11,6 +11,9 @@ WAGTAILADMIN_BASE_URL = SITE_URL
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"},
+    # Every claim succeeds: tests run a periodic job as often as they like. The single-run tests
+    # (coaching/tests/services/test_single_run.py) give themselves a real one.
+    "locks": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
 }
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"

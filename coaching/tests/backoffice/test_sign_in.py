@@ -2,13 +2,9 @@
 two-factor sign-in. README, "Measured: … Security" and "Running the business from the Wagtail admin"."""
 
 import base64
-import os
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 
 import pytest
 import requests
@@ -26,10 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from coaching.backoffice.sign_in import sign_in_client_ip
 from coaching.tests.factories import CoachFactory
-
-# The Celery worker test already starts a process on this test's database; the same helpers serve here.
-from coaching.tests.services.test_notifications_celery import database_url
-from coaching.tests.standins.smtp import free_port
+from coaching.tests.standins.processes import database_url, web_processes
 
 pytestmark = pytest.mark.django_db
 
@@ -210,43 +203,9 @@ def test_the_management_commands_unlock_too(client, coach_user):
 def two_web_processes():
     """Two separate gunicorn servers (one worker each) on this test's database: two web processes
     that share nothing but the database, as in production."""
-    root = Path(__file__).resolve().parents[3]
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(),
-    }
-    servers, urls = [], []
-    for _ in range(2):
-        port = free_port()
-        servers.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-                + ["--workers", "1", "--timeout", "60"],
-                cwd=root,
-                env=environment,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        urls.append(f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 90
-        for url in urls:
-            while True:
-                try:
-                    requests.get(url + LOGIN, timeout=30)
-                    break
-                except requests.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.3)
+    environment = {"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": database_url()}
+    with web_processes(2, environment=environment, ready_path=LOGIN) as urls:
         yield urls
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=20)
 
 
 def sign_in_over_http(base_url: str, username: str, password: str) -> requests.Response:

@@ -12,38 +12,16 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.core import mail
-from django.db import connection
-from kombu import pools as kombu_pools
 
 from coaching.models import Booking, Notification
 from coaching.services import Guest, create_booking
 from coaching.tasks import deliver_pending_notifications
 from coaching.tests.factories import CoachFactory, open_hours
+from coaching.tests.standins.broker import celery_configured
+from coaching.tests.standins.processes import database_url
 from coaching.tests.standins.smtp import SmtpServer, text_body
-from config.celery import app as celery_app
 
 CLOSED_PORT_BROKER = "redis://127.0.0.1:1/15"
-
-
-@contextmanager
-def celery_configured(**overrides):
-    """Point the project's Celery app somewhere else for one test (settings are read once, at start)."""
-    saved = {name: celery_app.conf[name] for name in overrides}
-
-    def reset_connections():
-        # kombu keeps connection and producer pools in a process-wide registry keyed by broker URL.
-        kombu_pools.reset()
-        celery_app._pool = None
-        # The AMQP helper caches queues, routes and producers built from the old configuration.
-        celery_app.__dict__.pop("amqp", None)
-
-    celery_app.conf.update(overrides)
-    reset_connections()
-    try:
-        yield
-    finally:
-        celery_app.conf.update(saved)
-        reset_connections()
 
 
 def bookable_coach():
@@ -80,15 +58,6 @@ def test_booking_succeeds_while_the_broker_is_down_and_the_outbox_task_delivers_
     assert set(Notification.objects.filter(booking=booking).values_list("status", flat=True)) == {"sent"}
     deliver_pending_notifications.apply()
     assert len(mail.outbox) == 2
-
-
-def database_url() -> str:
-    """The test database as a URL, so the worker process reads and writes the very same rows."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @contextmanager

@@ -1,17 +1,12 @@
 """A real SMTP server on loopback (aiosmtpd) that tests send mail to through Django's SMTP backend."""
 
-import socket
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from .processes import free_port
 
 
 class Mailbox:
