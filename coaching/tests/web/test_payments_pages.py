@@ -82,12 +82,12 @@ def test_a_closed_test_checkout_cannot_be_paid(client, hold, settings):
     assert hold.booking.status == Booking.Status.EXPIRED and not hold.booking.is_paid
 
 
-def test_cancel_on_the_test_checkout_releases_the_hold_and_returns_to_the_calendar(client, hold, settings):
+def test_cancel_on_the_test_checkout_cancels_the_hold_and_returns_to_the_calendar(client, hold, settings):
     response = client.post(path_of(hold.checkout_url, settings), {"cancel": "1"}, follow=True)
     assert response.redirect_chain[-1][0] == "/book/coach/bea/"
     hold.booking.refresh_from_db()
-    assert hold.booking.status == Booking.Status.EXPIRED
-    assert BookingLog.objects.get(booking=hold.booking, action="expired").actor == "guest"
+    assert hold.booking.status == Booking.Status.CANCELLED
+    assert BookingLog.objects.get(booking=hold.booking, action="checkout_cancelled").actor == "guest"
 
 
 def test_cancel_link_with_a_forged_token_is_404_and_keeps_the_hold(client, hold):
@@ -103,7 +103,7 @@ def test_cancel_link_for_a_workshop_returns_to_the_workshop_page(client, setting
     response = client.get(path_of(payment.cancel_url(booking), settings))
     assert response.status_code == 302 and response["Location"] == "/book/workshop/focus/"
     booking.refresh_from_db()
-    assert booking.status == Booking.Status.EXPIRED
+    assert booking.status == Booking.Status.CANCELLED
 
 
 def test_cancel_link_after_payment_changes_nothing(client, hold, settings):
@@ -161,4 +161,4 @@ def test_real_mode_cancel_link_releases_the_hold_and_expires_the_stripe_session(
         assert response.status_code == 302
         assert standin.sessions[booking.stripe_checkout_session_id]["status"] == "expired"
     booking.refresh_from_db()
-    assert booking.status == Booking.Status.EXPIRED
+    assert booking.status == Booking.Status.CANCELLED
