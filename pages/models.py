@@ -20,6 +20,17 @@ class HomePage(Page):
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1
 
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        # The hero's calls to action: the coaches and the workshops (one query for both).
+        indexes = {
+            page.specific_class: page
+            for page in Page.objects.child_of(self).live().type(CoachIndexPage, WorkshopIndexPage)
+        }
+        context["coach_index"] = indexes.get(CoachIndexPage)
+        context["workshop_index"] = indexes.get(WorkshopIndexPage)
+        return context
+
 
 class StandardPage(Page):
     intro = models.TextField(blank=True)
