@@ -92,8 +92,8 @@ def test_manage_page_shows_times_in_both_zones_status_payment_ics_and_policy(pai
     assert response.status_code == 200
     html = response.content.decode()
     assert paid_booking.reference in html
-    assert "Monday 7 January 2030, 19:00–20:00</time> (Asia/Tokyo, JST)" in html  # the guest's zone
-    assert "Monday 7 January 2030, 10:00–11:00 (Europe/London, GMT)" in html  # the coach's zone
+    assert "Monday 7 January 2030, 19:00–20:00</time> (Tokyo, GMT+9)" in html  # the guest's zone
+    assert "Monday 7 January 2030, 10:00–11:00 (London, GMT)" in html  # the coach's zone
     assert "Confirmed" in html and "Paid £60.00" in html
     assert f"/bookings/{paid_booking.reference}/calendar.ics?t=" in html
     assert "Cancel up to 24 hours before the start and we refund everything you paid." in html
@@ -296,8 +296,8 @@ def test_reschedule_calendar_offers_only_times_this_booking_can_move_to(booking,
 
 def test_reschedule_confirmation_shows_the_new_time_in_both_zones(booking, client):
     html = client.get(url(booking, f"reschedule/confirm/?start={iso(ELEVEN)}")).content.decode()
-    assert "Monday 7 January 2030, 20:00–21:00</time> (Asia/Tokyo, JST)" in html
-    assert "Monday 7 January 2030, 11:00–12:00 (Europe/London, GMT)" in html
+    assert "Monday 7 January 2030, 20:00–21:00</time> (Tokyo, GMT+9)" in html
+    assert "Monday 7 January 2030, 11:00–12:00 (London, GMT)" in html
     assert "data-confirm-move" in html
 
 
@@ -346,7 +346,7 @@ def test_a_link_from_before_a_reschedule_still_opens_the_moved_booking(booking, 
     old_link = url(booking)
     client.post(url(booking, f"reschedule/confirm/?start={iso(ELEVEN)}"))
     html = client.get(old_link).content.decode()
-    assert "11:00–12:00 (Europe/London, GMT)" in html
+    assert "11:00–12:00 (London, GMT)" in html
 
 
 # --- rate limits --------------------------------------------------------------------------------------

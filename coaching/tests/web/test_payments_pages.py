@@ -56,7 +56,8 @@ def test_pay_goes_through_the_signed_webhook_and_lands_on_the_confirmed_return_p
 
     page = client.get(response["Location"]).content.decode()
     assert "you're booked" in page.lower() and booking.reference in page
-    assert "America/New_York" in page and "Europe/London" in page  # guest's and coach's zones
+    assert "(New York, GMT−5)" in page and "(London, GMT)" in page  # guest's and coach's zones
+    assert f"/bookings/{booking.reference}/calendar.ics?t=" in page and "calendar.google.com" in page
     assert 'hx-trigger="every 2s"' not in page
 
 
@@ -82,9 +83,9 @@ def test_a_closed_test_checkout_cannot_be_paid(client, hold, settings):
     assert hold.booking.status == Booking.Status.EXPIRED and not hold.booking.is_paid
 
 
-def test_cancel_on_the_test_checkout_cancels_the_hold_and_returns_to_the_calendar(client, hold, settings):
+def test_cancel_on_the_test_checkout_cancels_the_hold_and_returns_to_the_same_time(client, hold, settings):
     response = client.post(path_of(hold.checkout_url, settings), {"cancel": "1"}, follow=True)
-    assert response.redirect_chain[-1][0] == "/book/coach/bea/"
+    assert response.redirect_chain[-1][0] == "/book/coach/bea/?start=2030-01-07T10%3A00%3A00Z"
     hold.booking.refresh_from_db()
     assert hold.booking.status == Booking.Status.CANCELLED
     assert BookingLog.objects.get(booking=hold.booking, action="checkout_cancelled").actor == "guest"
