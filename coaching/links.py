@@ -1,5 +1,5 @@
-"""Signed links a guest holds instead of an account: the manage-booking link, the calendar-file
-link and the checkout "back" link.
+"""Links a guest follows: the signed ones they hold instead of an account (the manage-booking link,
+the calendar-file link and the checkout "back" link), and the page where they book again.
 
 Each token is the booking reference signed with Django's signing (`SECRET_KEY`) and a
 purpose-specific salt: it carries no database id and cannot be forged, altered or reused for
@@ -114,3 +114,24 @@ def read_checkout_cancel_token(token: str) -> str | None:
         return signing.Signer(salt=CHECKOUT_CANCEL_SALT).unsign(token)
     except signing.BadSignature:
         return None
+
+
+# --- where a guest books -----------------------------------------------------------------------
+
+
+def booking_page_path(booking) -> str:
+    """Site-relative path of the page where this booking's guest books (again): the coach's (or
+    the workshop's) live Wagtail page, else the plain /book/ page."""
+    target = booking.workshop if booking.workshop_id else booking.coach
+    # CoachPage.coach / WorkshopPage.workshop point here (related_name "pages"); no import of pages.
+    page = target.pages.live().order_by("path").first()
+    parts = page.get_url_parts() if page is not None else None
+    if parts:
+        return parts[2]
+    name = "coaching:workshop_book" if booking.workshop_id else "coaching:coach_calendar"
+    return reverse(name, args=[target.slug])
+
+
+def booking_page_url(booking) -> str:
+    """Absolute URL of `booking_page_path` (for emails: built from SITE_URL)."""
+    return f"{settings.SITE_URL}{booking_page_path(booking)}"

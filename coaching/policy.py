@@ -44,7 +44,10 @@ def guest_cancel_refusal(booking: Booking, *, now: datetime | None = None, polic
     if booking.start_at <= now:
         return "This booking has already started, so it can no longer be cancelled here."
     if not policy.allow_cancel_after_cutoff and not is_before_cancellation_cutoff(booking, policy=policy, now=now):
-        return f"Bookings can be cancelled up to {policy.cancellation_cutoff_hours} hours before they start."
+        return (
+            f"Cancelling is no longer possible: bookings can be cancelled up to {policy.cancellation_cutoff_hours} "
+            f"hours before they start, and this one starts {time_until(booking.start_at, now=now)}."
+        )
     return ""
 
 
@@ -58,8 +61,25 @@ def guest_reschedule_refusal(
         return "Workshop seats cannot be moved to another date; you can cancel instead."
     if booking.status != Booking.Status.CONFIRMED:
         return "Only confirmed bookings can be moved."
+    if booking.start_at <= now:
+        return "This booking has already started, so it can no longer be moved."
     if now > booking.start_at - timedelta(hours=policy.reschedule_cutoff_hours):
-        return f"Bookings can be moved up to {policy.reschedule_cutoff_hours} hours before they start."
+        return (
+            f"Moving is no longer possible: bookings can be moved up to {policy.reschedule_cutoff_hours} hours "
+            f"before they start, and this one starts {time_until(booking.start_at, now=now)}."
+        )
     if booking.reschedule_count >= policy.max_reschedules:
-        return f"This booking has already been moved {booking.reschedule_count} times, the most we allow."
+        moved = booking.reschedule_count
+        return f"This booking has already been moved {moved} time{'s' if moved != 1 else ''}, the most we allow."
     return ""
+
+
+def time_until(moment: datetime, *, now: datetime) -> str:
+    """'in 5 hours', 'in 40 minutes', 'in 3 days' (rounded down, as a guest reads a countdown)."""
+    minutes = max(int((moment - now).total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"in {minutes} minute{'s' if minutes != 1 else ''}"
+    hours = minutes // 60
+    if hours < 48:
+        return f"in {hours} hour{'s' if hours != 1 else ''}"
+    return f"in {hours // 24} days"

@@ -99,7 +99,8 @@ class BookingCalendarBlock(blocks.StructBlock):
     """A live booking calendar: one coach's 1-on-1 sessions, or every workshop.
 
     Renders the same HTML as the /book/ pages (coaching/partials/booking_widget.html), so guests
-    book without leaving the page. One calendar per page: the widget owns its element ids.
+    book without leaving the page. A page may hold several (and a coach page has its own): each
+    calendar drawn on a page gets its own id prefix and URL state (coaching/web/context.py).
     """
 
     heading = blocks.CharBlock(max_length=120, required=False, default="Book a session")

@@ -20,6 +20,17 @@ class HomePage(Page):
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1
 
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        # The hero's calls to action: the coaches and the workshops (one query for both).
+        indexes = {
+            page.specific_class: page
+            for page in Page.objects.child_of(self).live().type(CoachIndexPage, WorkshopIndexPage)
+        }
+        context["coach_index"] = indexes.get(CoachIndexPage)
+        context["workshop_index"] = indexes.get(WorkshopIndexPage)
+        return context
+
 
 class StandardPage(Page):
     intro = models.TextField(blank=True)
@@ -131,10 +142,22 @@ class WorkshopPage(Page):
     subpage_types = []
 
     def get_context(self, request, *args, **kwargs):
+        from coaching.schedule.next_available import workshops_with_seats
         from coaching.web.context import workshop_panel_context
 
         context = super().get_context(request, *args, **kwargs)
         workshop = self.workshop
         if workshop is not None:
             context.update(workshop_panel_context(request, workshop))
+            if not context["seats_left"]:
+                # Sold out: offer what exists instead (the waitlist will sit beside this).
+                context["other_workshops"] = self.other_workshops(
+                    workshops_with_seats(after=timezone.now(), exclude=workshop)
+                )
         return context
+
+    @classmethod
+    def other_workshops(cls, workshops) -> list[tuple]:
+        """(workshop, its page's URL or None), for a list of workshops. One query."""
+        pages = {page.workshop_id: page for page in cls.objects.live().filter(workshop__in=workshops)}
+        return [(workshop, pages[workshop.pk].url if workshop.pk in pages else None) for workshop in workshops]

@@ -13,12 +13,15 @@ from django.template.loader import render_to_string
 from django.utils.dateparse import parse_datetime
 
 from coaching.invites import build_ics
-from coaching.links import manage_url
+from coaching.links import booking_page_url, manage_url
 from coaching.models import Notification
 from coaching.money import format_money
 from coaching.wallclock import format_in_zone
 
 from .outbox import COACH, GUEST, KINDS
+
+# Emails whose guest has nothing booked any more, and a "Book again" link to where they booked.
+BOOK_AGAIN_KINDS = {"hold_expired", "payment_failed"}
 
 
 def render_email(notification: Notification) -> EmailMultiAlternatives:
@@ -77,6 +80,8 @@ def email_context(notification: Notification) -> dict:
         context["old_when"] = _both_zones(old_start_at, old_end_at, guest_zone, coach_zone)
     if KINDS[notification.kind].audience == GUEST:
         context["manage_url"] = manage_url(booking)
+        if notification.kind in BOOK_AGAIN_KINDS:
+            context["book_again_url"] = booking_page_url(booking)  # the coach's (or workshop's) page
     return context
 
 

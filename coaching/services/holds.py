@@ -32,14 +32,25 @@ logger = logging.getLogger(__name__)
 
 
 def release_hold(*, booking: Booking, actor: str, reason: str = "", change: Change = Change.EXPIRED) -> bool:
-    """End an unpaid hold (expired, checkout abandoned, or payment failed). Returns False if nothing to do."""
+    """End an unpaid hold. Returns False if there is nothing to do (it is no longer a hold).
+
+    `change` says why: EXPIRED (not paid in time) and PAYMENT_FAILED leave it EXPIRED;
+    CHECKOUT_CANCELLED (the guest went back from the checkout) records it as CANCELLED, by the
+    guest's own choice, so the log and the admin do not call it a lapse.
+    """
     with transaction.atomic():
         locked = lock_booking(booking)
         if locked.status != Booking.Status.PENDING_PAYMENT:
             return False
-        locked.status = Booking.Status.EXPIRED
+        fields = ["status", "hold_expires_at", "updated_at"]
+        if change == Change.CHECKOUT_CANCELLED:
+            locked.status = Booking.Status.CANCELLED
+            locked.cancelled_at = timezone.now()
+            fields.append("cancelled_at")
+        else:
+            locked.status = Booking.Status.EXPIRED
         locked.hold_expires_at = None
-        locked.save(update_fields=["status", "hold_expires_at", "updated_at"])
+        locked.save(update_fields=fields)
         log_booking(locked, LogAction(change), actor=actor, message=reason or "Unpaid hold released.")
         announce(locked, change, actor=actor)
     booking.refresh_from_db()
@@ -95,8 +106,14 @@ def release_unstarted_hold(booking: Booking) -> None:
 
 
 def abandon_checkout(*, booking: Booking) -> bool:
-    """The guest left the checkout ("back"/"cancel"): give the slot back and close the session."""
-    released = release_hold(booking=booking, actor=Actor.GUEST, reason="Guest left the checkout without paying.")
+    """The guest left the checkout ("back"/"cancel"): the booking is cancelled by the guest, its
+    slot free again at once, and the provider's session closed. No email (see services/outbox.py)."""
+    released = release_hold(
+        booking=booking,
+        actor=Actor.GUEST,
+        reason="Guest left the checkout without paying.",
+        change=Change.CHECKOUT_CANCELLED,
+    )
     if released:
         try:
             payment.expire_checkout(booking=booking)

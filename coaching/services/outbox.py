@@ -68,6 +68,10 @@ CHANGE_MESSAGES = {
     Change.WORKSHOP_MOVED: ("workshop_moved",),
     Change.CANCELLED: ("cancellation", "coach_cancelled"),
     Change.EXPIRED: ("hold_expired",),
+    # Nothing: the guest pressed "back" on the checkout a moment ago and our page tells them
+    # "Payment cancelled — nothing was booked". A "hold expired" email would be wrong, and a
+    # cancellation (with a CANCEL invite for an event they never received) confusing.
+    Change.CHECKOUT_CANCELLED: (),
     Change.PAYMENT_RECEIVED: ("payment_received",),
     Change.PAYMENT_FAILED: ("payment_failed",),
     Change.REFUNDED: ("refund",),

@@ -1,9 +1,14 @@
 """Template helpers for showing times: every time a guest sees carries its zone."""
 
 import zoneinfo
-from datetime import datetime
+from datetime import date, datetime, time
 
 from django import template
+from django.utils import dateformat
+from django.utils.html import format_html
+
+from coaching import zones
+from coaching.zones import offset_label, zone_city
 
 register = template.Library()
 
@@ -41,14 +46,37 @@ def in_zone(moment, zone):
 
 @register.filter
 def zone_label(moment):
-    """'Europe/London, GMT' for an aware datetime: the IANA name a guest recognises, plus the abbreviation."""
+    """'New York, GMT−5' for an aware datetime: the place a guest recognises and its offset then."""
     if moment is None or moment.tzinfo is None:
         return ""
-    name = getattr(moment.tzinfo, "key", None) or str(moment.tzinfo)
-    abbreviation = moment.tzname() or ""
-    if abbreviation and abbreviation != name and not abbreviation.startswith(("+", "-")):
-        return f"{name}, {abbreviation}"
-    return f"{name}, UTC{moment.strftime('%z')[:3]}:{moment.strftime('%z')[3:]}" if name != "UTC" else "UTC"
+    zone = getattr(moment.tzinfo, "key", None) or "UTC"
+    city, offset = zone_city(zone), offset_label(moment.utcoffset())
+    if city == "UTC":
+        return "UTC" if offset == "GMT" else offset
+    return f"{city}, {offset}"
+
+
+@register.filter
+def zone_title(zone, at=None):
+    """'New York (GMT−5)': a zone (ZoneInfo or IANA name) as a heading names it, with its offset at
+    `at` (a date: its noon; a datetime; default now)."""
+    if not zone:
+        return ""
+    if isinstance(zone, str):
+        zone = zoneinfo.ZoneInfo(zone)
+    if isinstance(at, date) and not isinstance(at, datetime):
+        at = datetime.combine(at, time(12), tzinfo=zone)
+    return zones.zone_title(zone, at)
+
+
+@register.filter
+def same_zone(zone, other):
+    """Whether two zones (ZoneInfo or IANA names) are the same zone."""
+
+    def key(value):
+        return getattr(value, "key", value) or ""
+
+    return bool(zone) and key(zone) == key(other)
 
 
 @register.filter
@@ -57,9 +85,35 @@ def iso_utc(moment):
     return moment.astimezone(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@register.simple_tag
-def timezone_choices():
-    """IANA zones a guest may pick, A–Z."""
-    from coaching.zones import guest_zone_choices
+@register.simple_tag(takes_context=True)
+def clock(context, moment, zone=None):
+    """A time of day as this guest reads clocks: '21:00', or '9:00 PM' where the browser (or its
+    language) uses a 12-hour clock (request.hour_cycle, coaching/web/zone.py). In `zone` if given,
+    else in the datetime's own zone (pass it through `in_zone` first)."""
+    if moment is None:
+        return ""
+    if zone:
+        moment = moment.astimezone(zoneinfo.ZoneInfo(zone) if isinstance(zone, str) else zone)
+    twelve_hour = getattr(context.get("request"), "hour_cycle", "h23") == "h12"
+    return dateformat.format(moment, "g:i A" if twelve_hour else "H:i")
 
-    return guest_zone_choices()
+
+@register.simple_tag(takes_context=True)
+def when(context, start, end=None, zone=None, date_format="", machine=False):
+    """One time in one zone, saying which: 'Monday 7 January 2030, 09:00–10:00 (London, GMT)'
+    (components/when.html documents the arguments). Built here rather than in the template, whose
+    every line break would land inside the sentence."""
+    local_start = in_zone(start, zone)
+    text = f"{dateformat.format(local_start, date_format or 'l j F Y')}, {clock(context, local_start)}"
+    if end:
+        text += f"–{clock(context, in_zone(end, zone))}"
+    if machine:
+        return format_html('<time datetime="{}">{}</time> ({})', iso_utc(start), text, zone_label(local_start))
+    return format_html("{} ({})", text, zone_label(local_start))
+
+
+@register.filter
+def lead_for(lead, message):
+    """The bold lead of an alert ("Sorry:"), unless the message already says it ("Sorry — …")."""
+    word = (lead or "").rstrip(":").strip()
+    return "" if word and str(message).startswith(word) else lead

@@ -2,95 +2,96 @@
 
 Every view answers a full page for a normal request and just the swapped region
 (`booking_page.html#<region>`) for an HTMX request, so the whole flow works without JavaScript.
+`?cal=` names which calendar of the page asked (coaching/web/context.py).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from coaching.exceptions import BookingError
-from coaching.links import ics_url
-from coaching.schedule import seats_left, validate_slot
+from coaching.schedule import seats_left
 from coaching.services import create_booking
-from coaching.zones import zone_from_name
 
-from .context import calendar_context, day_context, workshop_panel_context
+from .context import (
+    CalendarLinks,
+    CalendarState,
+    calendar_context,
+    confirmation_context,
+    guest_form,
+    read_state,
+    requested_instance,
+    slot_panel_context,
+    workshop_panel_context,
+)
 from .forms import GuestDetailsForm, WorkshopBookingForm
-from .parsing import get_coach, get_workshop, iso_z, parse_day, parse_month, parse_start
+from .parsing import get_coach, get_workshop, parse_day, parse_start
 from .ratelimit import ratelimit
-from .responses import render_refusal, render_region
+from .responses import announce_times_changed, render_refusal, render_region
 
 # --- coach (1-on-1) -------------------------------------------------------------------------------
 
 
 @require_GET
 def coach_calendar(request: HttpRequest, slug: str) -> HttpResponse:
+    """The month grid. `?refresh=1` (a calendar redrawing itself: another zone, a booking made)
+    brings the chosen day's times and the zone line along, out of band."""
+    instance = requested_instance(request.GET)
     try:
         coach = get_coach(slug)
-        year, month = parse_month(request.GET.get("month"), zone=request.user_timezone)
+        state = read_state(request, instance, strict=True)
     except BookingError as exc:
         return render_refusal(request, exc)
-    context = calendar_context(request, coach=coach, year=year, month=month)
+    context = calendar_context(request, coach=coach, state=state, instance=instance)
+    context["refresh"] = request.GET.get("refresh") == "1"
     return render_region(request, "calendar", context)
 
 
 @require_GET
 def coach_day(request: HttpRequest, slug: str, day: str) -> HttpResponse:
+    instance = requested_instance(request.GET)
     try:
         coach = get_coach(slug)
         chosen = parse_day(day)
     except BookingError as exc:
         return render_refusal(request, exc)
-    context = calendar_context(request, coach=coach, year=chosen.year, month=chosen.month)
-    context.update(day_context(context["schedule"], chosen))
+    context = calendar_context(request, coach=coach, state=CalendarState(day=chosen), instance=instance)
     return render_region(request, "day_slots", context)
 
 
 @require_http_methods(["GET", "POST"])
 @ratelimit("booking", rate_setting="BOOKING_POST_RATE")
 def coach_slot(request: HttpRequest, slug: str) -> HttpResponse:
+    instance = requested_instance(request.GET)
     try:
         coach = get_coach(slug)
         start_at = parse_start(request.GET.get("start"))
     except BookingError as exc:
         return render_refusal(request, exc)
-    zone = request.user_timezone
-    local_day = start_at.astimezone(zone).date()
-    panel = {
-        "coach": coach,
-        "slot_start": start_at,
-        "slot_end": start_at + timedelta(minutes=coach.session_minutes),
-        "form_action": f"{reverse('coaching:coach_slot', args=[coach.slug])}?{urlencode({'start': iso_z(start_at)})}",
-        "close_url": reverse("coaching:coach_day", args=[coach.slug, local_day.isoformat()]),
-        "price_display": "Free" if coach.is_free else coach.price_display,
-        "zone": zone,
-    }
+    links = CalendarLinks(request, coach=coach, instance=instance)
     page = {}
-    if not request.htmx:
-        page = calendar_context(request, coach=coach, year=local_day.year, month=local_day.month)
-        page.update(day_context(page["schedule"], local_day))
+    if not request.htmx:  # the calendar drawn around the panel, on the time's own day
+        page = calendar_context(
+            request, coach=coach, state=CalendarState(start=start_at), instance=instance, open_panel=False
+        )
     if request.method == "GET":
-        panel["form"] = GuestDetailsForm()
-        try:
-            validate_slot(coach=coach, start_at=start_at, now=timezone.now())
-        except BookingError as exc:
-            return render_refusal(request, exc, panel={**page, **panel, "slot_refused": True})
-        return render_region(request, "slide_over", {**page, **panel, "slide_over_open": True})
-    form = GuestDetailsForm(request.POST)
-    panel["form"] = form
-    panel = {**page, **panel, "slide_over_open": True}
+        panel = {**page, **slot_panel_context(request, coach=coach, start_at=start_at, links=links, validate=True)}
+        if panel.get("refusal") is not None:
+            return render_refusal(request, panel["refusal"], panel=panel)
+        return render_region(request, "slide_over", panel)
+    form = guest_form(GuestDetailsForm, instance=instance, data=request.POST)
+    panel = {**page, **slot_panel_context(request, coach=coach, start_at=start_at, links=links, form=form)}
     if not form.is_valid():
         return render_region(request, "panel_body" if request.htmx else "slide_over", panel, status=422)
     try:
         result = create_booking(
-            guest=form.guest(timezone=zone.key), coach=coach, start_at=start_at, user=request.user, actor="guest"
+            guest=form.guest(timezone=panel["zone"].key),
+            coach=coach,
+            start_at=start_at,
+            user=request.user,
+            actor="guest",
         )
     except BookingError as exc:
         return render_refusal(request, exc, panel=panel)
@@ -102,33 +103,37 @@ def coach_slot(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def workshops_calendar(request: HttpRequest) -> HttpResponse:
-    year = month = None
+    instance = requested_instance(request.GET)
     try:
-        if request.GET.get("month"):
-            year, month = parse_month(request.GET["month"], zone=request.user_timezone)
+        state = read_state(request, instance, strict=True)
     except BookingError as exc:
         return render_refusal(request, exc)
-    return render_region(request, "calendar", calendar_context(request, coach=None, year=year, month=month))
+    context = calendar_context(request, coach=None, state=state, instance=instance)
+    context["refresh"] = request.GET.get("refresh") == "1"
+    return render_region(request, "calendar", context)
 
 
 @require_http_methods(["GET", "POST"])
 @ratelimit("booking", rate_setting="BOOKING_POST_RATE")
 def workshop_book(request: HttpRequest, slug: str) -> HttpResponse:
+    instance = requested_instance(request.GET)
     try:
         workshop = get_workshop(slug)
     except BookingError as exc:
         return render_refusal(request, exc)
+    links = CalendarLinks(request, coach=None, instance=instance)
     page = {}
-    if not request.htmx:
-        local_day = workshop.start_at.astimezone(request.user_timezone).date()
-        page = calendar_context(request, coach=None, year=local_day.year, month=local_day.month)
+    if not request.htmx:  # the all-workshops calendar around the panel, on the workshop's month
+        local = workshop.start_at.astimezone(request.user_timezone)
+        state = CalendarState(month=(local.year, local.month))
+        page = calendar_context(request, coach=None, state=state, instance=instance, open_panel=False)
     if request.method == "GET":
-        panel = {**page, **workshop_panel_context(request, workshop), "slide_over_open": True}
+        panel = {**page, **workshop_panel_context(request, workshop, links=links), "slide_over_open": True}
         if panel["refusal"] is not None:
             return render_refusal(request, panel["refusal"], panel={**panel, "slot_refused": True})
         return render_region(request, "slide_over", panel)
-    form = WorkshopBookingForm(request.POST, seats_left=seats_left(workshop))
-    panel = {**page, **workshop_panel_context(request, workshop, form=form), "slide_over_open": True}
+    form = guest_form(WorkshopBookingForm, instance=instance, data=request.POST, seats_left=seats_left(workshop))
+    panel = {**page, **workshop_panel_context(request, workshop, form=form, links=links), "slide_over_open": True}
     if not form.is_valid():
         return render_region(request, "panel_body" if request.htmx else "slide_over", panel, status=422)
     try:
@@ -148,17 +153,12 @@ def workshop_book(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def booking_made(request: HttpRequest, result, panel: dict) -> HttpResponse:
-    """Paid: off to checkout (HX-Redirect for HTMX, 303 otherwise). Free: the confirmation."""
+    """Paid: off to checkout (HX-Redirect for HTMX, 303 otherwise). Free: the confirmation, and the
+    page's calendars redraw their times so the time just taken disappears."""
     if result.checkout_url:
         if request.htmx:
             return HttpResponseClientRedirect(result.checkout_url)
         return HttpResponseRedirect(result.checkout_url, status=303)
-    booking = result.booking
-    context = {
-        **panel,
-        "booking": booking,
-        "guest_zone": zone_from_name(booking.guest_timezone) or request.user_timezone,
-        "host_zone": booking.host.zone,
-        "ics_url": ics_url(booking),
-    }
-    return render_region(request, "panel_body" if request.htmx else "slide_over", context)
+    context = {**panel, **confirmation_context(request, result.booking)}
+    response = render_region(request, "panel_body" if request.htmx else "slide_over", context)
+    return announce_times_changed(response) if request.htmx else response

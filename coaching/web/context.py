@@ -1,27 +1,177 @@
 """What the calendar and booking-panel templates need, shared by the booking views and the Wagtail
-pages (CoachPage, WorkshopPage, BookingCalendarBlock), so every calendar on the site is one HTML."""
+pages (CoachPage, WorkshopPage, BookingCalendarBlock), so every calendar on the site is one HTML.
+
+**State in the URL.** A calendar's month, chosen day and chosen time live in the URL of the page it
+sits on (`/coaches/amara-okafor/?month=2026-12&day=2026-12-09&start=2026-12-09T09:00:00Z`), so
+reload, Back and a shared link show the same thing. Every link has two URLs: `href`, that page
+URL (followed without JavaScript, opened in a new tab, copied), and the HTMX URL of the region it
+swaps (`/book/…`). Each swapped region carries its page URL (`data-state-url`) and site.js writes
+it into the address bar; the panel gets its own history entry, so Back closes it.
+
+**Several calendars on one page.** Each calendar a page renders claims an *instance*: "" for the
+first, then "cal2", "cal3"… (a coach page's own calendar claims "" before the body's blocks are
+drawn). The instance prefixes the calendar's element ids (`cal2-calendar`), rides along on its
+HTMX URLs (`?cal=cal2`), and names the calendar the page URL's state belongs to.
+"""
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from coaching.models import Coach, Workshop
-from coaching.schedule import MonthSchedule, get_month_schedule, get_workshops_month, seats_left, workshop_refusal
+from coaching.exceptions import BookingError
+from coaching.invites import google_calendar_url
+from coaching.links import ics_url, manage_url
+from coaching.models import Booking, Coach, Workshop
+from coaching.schedule import (
+    MonthSchedule,
+    get_month_schedule,
+    get_workshops_month,
+    seats_left,
+    validate_slot,
+    workshop_refusal,
+)
+from coaching.schedule.next_available import next_free_slot, workshops_with_seats
+from coaching.wallclock import month_bounds
+from coaching.zones import zone_from_name, zone_title
 
-from .forms import WorkshopBookingForm
-from .parsing import month_param
+from .forms import GuestDetailsForm, WorkshopBookingForm
+from .parsing import iso_z, month_param, parse_day, parse_month, parse_start
+
+INSTANCE = re.compile(r"cal(?:[2-9]|[1-9][0-9])")
+# After a guest leaves the checkout, what they typed waits here for the form they return to.
+CHECKOUT_CANCELLED_KEY = "booking.checkout_cancelled"
 
 
 def viewer_zone(request: HttpRequest | None) -> zoneinfo.ZoneInfo:
     zone = getattr(request, "user_timezone", None)
     return zone or zoneinfo.ZoneInfo(timezone.get_default_timezone_name())
+
+
+# --- which calendar of the page ---------------------------------------------------------------------
+
+
+def requested_instance(query) -> str:
+    """The `cal` a request names (a QueryDict, or None), if it is a well-formed instance."""
+    value = (query or {}).get("cal", "")
+    return value if INSTANCE.fullmatch(value) else ""
+
+
+def id_prefix(instance: str) -> str:
+    return f"{instance}-" if instance else ""
+
+
+def claim_instance(request: HttpRequest | None, wanted: str | None = None) -> str:
+    """The instance this render of a calendar uses: `wanted` if it is still free on this request,
+    else the next free one ("" first)."""
+    if request is None:
+        return wanted or ""
+    taken = request.__dict__.setdefault("_booking_calendars", set())
+    if wanted is None or wanted in taken:
+        wanted = next(name for name in ("", *(f"cal{n}" for n in range(2, 100))) if name not in taken)
+    taken.add(wanted)
+    return wanted
+
+
+# --- the state in the URL -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarState:
+    month: tuple[int, int] | None = None
+    day: date | None = None
+    start: datetime | None = None  # a 1-on-1 time whose booking panel is open
+    workshop: str = ""  # a workshop whose booking panel is open (the all-workshops calendar)
+
+
+def read_state(request: HttpRequest | None, instance: str, *, strict: bool = False) -> CalendarState:
+    """The state the request's query string gives calendar `instance`.
+
+    `strict` (the /book/ URLs) raises the parsers' readable BookingError for a malformed value; a
+    Wagtail page ignores the state instead, so a mangled shared link still shows the page.
+    """
+    query = request.GET if request is not None else {}
+    if query.get("cal", "") != instance:
+        return CalendarState()
+    try:
+        month = parse_month(query["month"], zone=viewer_zone(request)) if query.get("month") else None
+        day = parse_day(query["day"]) if query.get("day") else None
+        start = parse_start(query["start"]) if query.get("start") else None
+    except BookingError:
+        if strict:
+            raise
+        return CalendarState()
+    return CalendarState(month=month, day=day, start=start, workshop=query.get("workshop", "")[:200])
+
+
+def page_base(request: HttpRequest | None, fallback: str) -> str:
+    """The path of the page the calendar is on: the Wagtail page being drawn, or for an HTMX region
+    the page the guest has open (HTMX's `HX-Current-URL`); `fallback` (the /book/ page) otherwise."""
+    if request is None:
+        return fallback
+    if getattr(request, "htmx", False):
+        path = urlsplit(request.htmx.current_url_abs_path or "").path
+    else:
+        path = request.path
+    if not path.startswith("/") or path.startswith(("//", "/book/")) or len(path) > 500:
+        return fallback
+    return path
+
+
+class CalendarLinks:
+    """Both URLs of every link in one calendar: `page(...)`, the page URL holding that state, and
+    `region(...)`, the /book/ URL of the HTMX region (with this calendar's `cal`)."""
+
+    def __init__(self, request: HttpRequest | None, *, coach: Coach | None, instance: str):
+        self.coach = coach
+        self.instance = instance
+        self.book_url = (
+            reverse("coaching:coach_calendar", args=[coach.slug]) if coach else reverse("coaching:workshops_calendar")
+        )
+        self.page_url = page_base(request, self.book_url)
+
+    @staticmethod
+    def _with(url: str, query: dict) -> str:
+        query = {key: value for key, value in query.items() if value}
+        return f"{url}?{urlencode(query)}" if query else url
+
+    def page(
+        self, *, month: tuple[int, int] | None = None, day: date | None = None, start=None, workshop: str = ""
+    ) -> str:
+        return self._with(
+            self.page_url,
+            {
+                "cal": self.instance,
+                "month": month_param(*month) if month else "",
+                "day": day.isoformat() if day else "",
+                "start": iso_z(start) if start else "",
+                "workshop": workshop,
+            },
+        )
+
+    def region(self, name: str, *args, **query) -> str:
+        return self._with(reverse(f"coaching:{name}", args=args), {"cal": self.instance, **query})
+
+    @staticmethod
+    def ending_in(url: str, param: str) -> str:
+        """`url` ready for a template to append `param`'s value: '/coaches/amara/?month=2026-12&day='."""
+        return f"{url}{'&' if '?' in url else '?'}{param}="
+
+    def calendar(self, *, month: tuple[int, int], day: date | None = None, refresh: bool = False) -> str:
+        query = {"month": month_param(*month), "day": day.isoformat() if day else "", "refresh": "1" if refresh else ""}
+        return self._with(self.book_url, {"cal": self.instance, **query})
+
+
+# --- the month grid ------------------------------------------------------------------------------------
 
 
 def month_nav(schedule: MonthSchedule, *, base_url: str, today: date) -> dict:
@@ -45,7 +195,7 @@ def schedule_context(schedule: MonthSchedule, *, zone: zoneinfo.ZoneInfo, base_u
     return {
         "schedule": schedule,
         "zone": zone,
-        "zone_name": zone.key,
+        "zone_title": zone_title(zone),
         "today": today,
         "month_start": schedule.first_day,
         "workshop_offers": schedule.workshop_offers,
@@ -53,20 +203,71 @@ def schedule_context(schedule: MonthSchedule, *, zone: zoneinfo.ZoneInfo, base_u
     }
 
 
-def calendar_context(request: HttpRequest, *, coach: Coach | None, year: int | None = None, month: int | None = None):
-    """A coach's booking calendar (or, with `coach=None`, the all-workshops calendar) in the viewer's zone."""
+def calendar_context(
+    request: HttpRequest | None,
+    *,
+    coach: Coach | None,
+    state: CalendarState | None = None,
+    instance: str | None = None,
+    open_panel: bool = True,
+) -> dict:
+    """A coach's booking calendar (or, with `coach=None`, the all-workshops calendar) in the viewer's
+    zone, showing `state` (default: what the page URL says for this calendar). With `open_panel`, a
+    time (or workshop) in the state opens its booking panel, as the page URL asks."""
+    instance = claim_instance(request, instance)
+    if state is None:
+        state = read_state(request, instance)
     zone = viewer_zone(request)
-    today = timezone.now().astimezone(zone).date()
-    if year is None or month is None:
-        year, month = default_month(coach=coach, zone=zone, today=today)
-    if coach is not None:
-        schedule = get_month_schedule(coach=coach, year=year, month=month, tz=zone)
-        base_url = reverse("coaching:coach_calendar", args=[coach.slug])
-        link_days(schedule, lambda day: reverse("coaching:coach_day", args=[coach.slug, day.isoformat()]))
+    now = timezone.now()
+    today = now.astimezone(zone).date()
+    chosen_day = state.day or (state.start.astimezone(zone).date() if state.start else None)
+    if state.month:
+        year, month = state.month
+    elif chosen_day:
+        year, month = chosen_day.year, chosen_day.month
     else:
-        schedule = get_workshops_month(year=year, month=month, tz=zone)
-        base_url = reverse("coaching:workshops_calendar")
-    return {"coach": coach, **schedule_context(schedule, zone=zone, base_url=base_url, today=today)}
+        year, month = default_month(coach=coach, zone=zone, today=today)
+    links = CalendarLinks(request, coach=coach, instance=instance)
+    if coach is not None:
+        schedule = get_month_schedule(coach=coach, year=year, month=month, tz=zone, now=now)
+        link_days(schedule, lambda day: links.region("coach_day", coach.slug, day.isoformat()))
+    else:
+        schedule = get_workshops_month(year=year, month=month, tz=zone, now=now)
+    prev_month, next_month = schedule.prev_month, schedule.next_month
+    can_go_back = prev_month >= (today.year, today.month)
+    context = {
+        "coach": coach,
+        "cal": instance,
+        "p": id_prefix(instance),
+        "calendar_links": links,
+        **schedule_context(schedule, zone=zone, base_url=links.book_url, today=today),
+        "prev_url": links.page(month=prev_month, day=chosen_day) if can_go_back else "",
+        "prev_hx": links.calendar(month=prev_month, day=chosen_day) if can_go_back else "",
+        "next_url": links.page(month=next_month, day=chosen_day),
+        "next_hx": links.calendar(month=next_month, day=chosen_day),
+        "day_href_prefix": links.ending_in(links.page(month=(year, month)), "day"),
+        "state_url": links.page(month=(year, month), day=chosen_day),
+        "refresh_url": links.calendar(month=(year, month), day=chosen_day, refresh=True),
+    }
+    context.update(next_available_context(schedule, coach=coach, zone=zone, now=now, links=links))
+    if chosen_day is not None and coach is not None:
+        # The chosen day stays beside the grid when the guest looks at another month.
+        day_schedule = schedule
+        if (chosen_day.year, chosen_day.month) != (year, month):
+            day_schedule = get_month_schedule(
+                coach=coach, year=chosen_day.year, month=chosen_day.month, tz=zone, now=now
+            )
+        context.update(day_context(day_schedule, chosen_day, links=links))
+    if open_panel and coach is not None and state.start is not None:
+        context.update(slot_panel_context(request, coach=coach, start_at=state.start, links=links, validate=True))
+    elif open_panel and coach is None and state.workshop:
+        workshop = Workshop.objects.published().select_related("host").filter(slug=state.workshop).first()
+        if workshop is not None:
+            panel = workshop_panel_context(request, workshop, links=links)
+            if panel["refusal"] is not None:
+                panel.update(slot_refused=True, form_error=panel["refusal"].message)
+            context.update(panel, slide_over_open=True)
+    return context
 
 
 def default_month(*, coach: Coach | None, zone: zoneinfo.ZoneInfo, today: date) -> tuple[int, int]:
@@ -86,26 +287,165 @@ def default_month(*, coach: Coach | None, zone: zoneinfo.ZoneInfo, today: date) 
     return today.year, today.month
 
 
-def day_context(schedule: MonthSchedule, day: date) -> dict:
-    return {"selected_day": schedule.day(day), "selected_date": day}
+def next_available_context(
+    schedule: MonthSchedule, *, coach: Coach | None, zone: zoneinfo.ZoneInfo, now: datetime, links: CalendarLinks
+) -> dict:
+    """ "Next available" for the grid: where to jump when this month has nothing, and in the current
+    month the first open time. A month that shows openings costs no query; an empty one the
+    schedule's four (eight when it lies past the horizon and the answer is earlier)."""
+    month_start, month_end = month_bounds(schedule.year, schedule.month, zone)
+    if coach is None:
+        if any(day.has_openings for day in schedule.days):
+            return {}
+        upcoming = workshops_with_seats(after=month_end, now=now, limit=1) or workshops_with_seats(
+            after=now, now=now, limit=1
+        )
+        if not upcoming:
+            return {"month_is_empty": True}
+        local = upcoming[0].start_at.astimezone(zone)
+        return {
+            "month_is_empty": True,
+            "next_workshop": upcoming[0],
+            "next_workshop_url": links.page(month=(local.year, local.month)),
+            "next_workshop_hx": links.calendar(month=(local.year, local.month)),
+        }
+    first_in_month = next((slot for day in schedule.days for slot in day.slots), None)
+    if first_in_month is not None:
+        if month_start > now:
+            return {}  # a later month with openings: its dots say it all
+        slot = first_in_month
+    else:
+        slot = next_free_slot(coach=coach, after=max(month_start, now), now=now)
+        if slot is None and month_start > now:
+            slot = next_free_slot(coach=coach, after=now, now=now)  # past the horizon: the first one at all
+    context = {"month_is_empty": first_in_month is None}
+    if first_in_month is None:
+        context["beyond_horizon"] = month_start > now + timedelta(days=coach.horizon_days)
+    if slot is not None:
+        local_day = slot.start_at.astimezone(zone).date()
+        context.update(
+            next_available=slot.start_at,
+            next_available_url=links.page(month=(local_day.year, local_day.month), day=local_day),
+            next_available_hx=links.region("coach_day", coach.slug, local_day.isoformat()),
+        )
+    return context
 
 
-def workshop_panel_context(request: HttpRequest, workshop: Workshop, *, form=None) -> dict:
+def day_context(schedule: MonthSchedule, day: date, *, links: CalendarLinks | None = None) -> dict:
+    context = {"selected_day": schedule.day(day), "selected_date": day}
+    if links is not None and links.coach is not None:
+        month = (day.year, day.month)
+        day_url = links.page(month=month, day=day)
+        context.update(
+            day_state_url=day_url,
+            time_href_prefix=links.ending_in(day_url, "start"),
+            time_hx_prefix=links.ending_in(links.region("coach_slot", links.coach.slug), "start"),
+        )
+    return context
+
+
+# --- the booking panel ----------------------------------------------------------------------------------
+
+
+def guest_form(form_class, *, instance: str, data=None, initial=None, **kwargs):
+    """A booking form whose field ids are this calendar's (two calendars' forms never share an id)."""
+    return form_class(data, initial=initial, auto_id=f"{id_prefix(instance)}id_%s", **kwargs)
+
+
+def slot_panel_context(
+    request: HttpRequest | None,
+    *,
+    coach: Coach,
+    start_at: datetime,
+    links: CalendarLinks,
+    form=None,
+    validate: bool = False,
+) -> dict:
+    """The slide-over for one 1-on-1 time: its times, the form (again, after a cancelled checkout,
+    filled in) and where it posts. With `validate`, a time that is no longer offered shows why."""
+    zone = viewer_zone(request)
+    local_day = start_at.astimezone(zone).date()
+    month = (local_day.year, local_day.month)
+    returning = returning_from_checkout(request, coach=coach, start_at=start_at)
+    panel = {
+        "coach": coach,
+        "cal": links.instance,
+        "p": id_prefix(links.instance),
+        "slot_start": start_at,
+        "slot_end": start_at + timedelta(minutes=coach.session_minutes),
+        "form_action": links.region("coach_slot", coach.slug, start=iso_z(start_at)),
+        "close_url": links.page(month=month, day=local_day),
+        "panel_state_url": links.page(month=month, day=local_day, start=start_at),
+        "price_display": "Free" if coach.is_free else coach.price_display,
+        "zone": zone,
+        "slide_over_open": True,
+        "checkout_cancelled": returning is not None,
+        "form": form or guest_form(GuestDetailsForm, instance=links.instance, initial=returning),
+    }
+    if validate:
+        try:
+            validate_slot(coach=coach, start_at=start_at, now=timezone.now())
+        except BookingError as exc:
+            panel.update(refusal=exc, slot_refused=True, form_error=exc.message)
+    return panel
+
+
+def workshop_panel_context(
+    request: HttpRequest | None, workshop: Workshop, *, form=None, links: CalendarLinks | None = None
+) -> dict:
     """The "book a seat" panel of a workshop, including whether it can be booked now and why not."""
     left = seats_left(workshop)
     zone = viewer_zone(request)
     refusal = workshop_refusal(workshop, seats_left=left, now=timezone.now())
+    links = links or CalendarLinks(request, coach=None, instance=requested_instance(getattr(request, "GET", None)))
+    local = workshop.start_at.astimezone(zone)
+    returning = returning_from_checkout(request, workshop=workshop)
     return {
         "workshop": workshop,
+        "cal": links.instance,
+        "p": id_prefix(links.instance),
         "seats_left": left,
         "bookable": refusal is None,
         "refusal": refusal,
         "slot_start": workshop.start_at,
         "slot_end": workshop.end_at,
-        "form": form or WorkshopBookingForm(seats_left=left),
-        "form_action": reverse("coaching:workshop_book", args=[workshop.slug]),
-        "close_url": f"{reverse('coaching:workshops_calendar')}?"
-        + urlencode({"month": workshop.start_at.astimezone(zone).strftime("%Y-%m")}),
+        "form": form or guest_form(WorkshopBookingForm, instance=links.instance, initial=returning, seats_left=left),
+        "form_action": links.region("workshop_book", workshop.slug),
+        "close_url": links.page(month=(local.year, local.month)),
+        "panel_state_url": links.page(month=(local.year, local.month), workshop=workshop.slug),
         "price_display": "Free" if workshop.is_free else f"{workshop.price_display} per seat",
         "zone": zone,
+        "checkout_cancelled": returning is not None,
+    }
+
+
+def returning_from_checkout(
+    request: HttpRequest | None, *, coach: Coach | None = None, start_at=None, workshop: Workshop | None = None
+) -> dict | None:
+    """What the guest typed before leaving the checkout (kept in their session by the checkout's
+    cancel page), once, for the form of the same time or workshop; else None."""
+    session = getattr(request, "session", None)
+    if session is None or CHECKOUT_CANCELLED_KEY not in session:
+        return None
+    saved = session[CHECKOUT_CANCELLED_KEY]
+    if workshop is not None:
+        matches = saved.get("workshop") == workshop.slug
+    else:
+        matches = coach is not None and saved.get("coach") == coach.slug and saved.get("start") == iso_z(start_at)
+    if not matches:
+        return None
+    del session[CHECKOUT_CANCELLED_KEY]
+    return saved.get("guest", {})
+
+
+def confirmation_context(request: HttpRequest | None, booking: Booking) -> dict:
+    """A confirmed booking as its guest sees it (the free booking's panel and the paid return page):
+    both zones, the calendar links and the manage link."""
+    return {
+        "booking": booking,
+        "guest_zone": zone_from_name(booking.guest_timezone) or viewer_zone(request),
+        "host_zone": booking.host.zone,
+        "ics_url": ics_url(booking),
+        "google_calendar_url": google_calendar_url(booking),
+        "manage_url": manage_url(booking),
     }

@@ -6,7 +6,7 @@ Rules these views keep:
 - Every response here is `Cache-Control: no-store` and `Referrer-Policy: no-referrer`, so the token
   is neither kept by a shared cache nor leaked to another site through the Referer header.
 - Requests are rate-limited per IP (MAGIC_LINK_RATE) and, on the change pages, per booking as well;
-  the "lost your link?" form per IP (LOST_LINK_RATE) and per reference.
+  the "lost your link?" form per IP (LOST_LINK_RATE) and per email address.
 - The decisions (may this guest cancel, what refund, may they move, is the slot free) belong to the
   policy and the booking services; these views only ask and render.
 """
@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from coaching import policy
 from coaching.exceptions import BookingError, BookingNotCancellable, BookingNotReschedulable
-from coaching.links import InvalidManageLink, ics_url, link_still_works, read_manage_token
+from coaching.links import InvalidManageLink, booking_page_path, ics_url, read_manage_token
 from coaching.models import Booking, BookingPolicy
 from coaching.money import format_money
 from coaching.schedule import get_move_schedule, validate_slot
@@ -46,9 +46,10 @@ PAGE = "coaching/manage_booking.html"
 REFUSED_PAGE = "coaching/manage/link_refused.html"
 LOST_LINK_PAGE = "coaching/manage/lost_link.html"
 LOST_LINK_ANSWER = (
-    "Thank you. If a booking matches that email address and reference, we've emailed a new link to it. "
+    "Thank you. If that address has upcoming bookings with us, we've emailed it a link for each one. "
     "It can take a few minutes to arrive; check your spam folder too."
 )
+MAX_LINKS_PER_REQUEST = 10  # a guest with more upcoming bookings gets the first ten
 # What the manage page says after a change (PRG: the POST redirects here with ?done=...).
 DONE_MESSAGES = {
     "cancelled": "Your booking is cancelled. We've emailed you a confirmation.",
@@ -121,8 +122,27 @@ def manage_url_for(token: str, name: str = "manage_booking", **query) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
-def policy_in_words(current: BookingPolicy, booking: Booking) -> list[str]:
-    """The owner's rules as a guest reads them."""
+def policy_in_words(
+    current: BookingPolicy, booking: Booking, *, cancel_refusal: str = "", move_refusal: str = ""
+) -> list[str]:
+    """The owner's rules as a guest reads them, for what this booking can still do: a rule that no
+    longer applies (cancelling past the cut-off, moving a booking that cannot move) is left out, the
+    page says why instead. Nothing for a booking that is over, cancelled or expired."""
+    if not booking.is_active:
+        return []
+    lines = cancel_rules(current, booking) if not cancel_refusal else []
+    if booking.is_workshop:
+        lines.append("Workshop seats cannot be moved to another date.")
+    elif not move_refusal:
+        moves = current.max_reschedules
+        lines.append(
+            f"You can move the booking up to {current.reschedule_cutoff_hours} hours before it starts, "
+            f"{moves} time{'s' if moves != 1 else ''} at most (moved {booking.reschedule_count} so far)."
+        )
+    return lines
+
+
+def cancel_rules(current: BookingPolicy, booking: Booking) -> list[str]:
     cutoff = current.cancellation_cutoff_hours
     lines = []
     if booking.amount_paid and current.refund_rule == BookingPolicy.RefundRule.FULL_BEFORE_CUTOFF:
@@ -139,14 +159,6 @@ def policy_in_words(current: BookingPolicy, booking: Booking) -> list[str]:
         lines.append("You can cancel at any time before the start.")
     else:
         lines.append(f"You can cancel up to {cutoff} hours before the start.")
-    if booking.is_workshop:
-        lines.append("Workshop seats cannot be moved to another date.")
-    else:
-        moves = current.max_reschedules
-        lines.append(
-            f"You can move the booking up to {current.reschedule_cutoff_hours} hours before it starts, "
-            f"{moves} time{'s' if moves != 1 else ''} at most (moved {booking.reschedule_count} so far)."
-        )
     return lines
 
 
@@ -154,7 +166,8 @@ def page_context(request: HttpRequest, booking: Booking, token: str, *, now: dat
     now = now or timezone.now()
     current = policy.get_policy()
     is_active = booking.is_active
-    cancel_refusal = policy.guest_cancel_refusal(booking, now=now, policy=current)
+    is_over = is_active and booking.end_at <= now
+    cancel_refusal = policy.guest_cancel_refusal(booking, now=now, policy=current) if is_active else ""
     move_refusal = policy.guest_reschedule_refusal(booking, now=now, policy=current) if is_active else ""
     return {
         "booking": booking,
@@ -165,11 +178,15 @@ def page_context(request: HttpRequest, booking: Booking, token: str, *, now: dat
         "paid_display": format_money(booking.amount_paid, booking.currency) if booking.amount_paid else "",
         "refunded_display": format_money(booking.amount_refunded, booking.currency) if booking.amount_refunded else "",
         "due_display": format_money(booking.amount_due, booking.currency),
-        "ics_url": ics_url(booking) if is_active else "",
-        "policy_lines": policy_in_words(current, booking),
+        "ics_url": ics_url(booking) if is_active and not is_over else "",
+        "policy_lines": []
+        if is_over
+        else policy_in_words(current, booking, cancel_refusal=cancel_refusal, move_refusal=move_refusal),
         "read_only": not is_active,
-        "cancel_allowed": not cancel_refusal,
-        "cancel_refusal": cancel_refusal if is_active else "",
+        "is_over": is_over,
+        "book_again_url": booking_page_path(booking) if not is_active or is_over else "",
+        "cancel_allowed": is_active and not cancel_refusal,
+        "cancel_refusal": cancel_refusal,
         "move_allowed": is_active and not move_refusal,
         "move_refusal": move_refusal,
         "manage_url": manage_url_for(token),
@@ -349,34 +366,29 @@ def manage_reschedule_confirm(request: HttpRequest, token: str, *, booking: Book
 
 class LostLinkForm(forms.Form):
     email = forms.EmailField(label="Email address you booked with", max_length=254)
-    reference = forms.CharField(
-        label="Booking reference", max_length=32, help_text="It is in your confirmation email, e.g. K7Q2M9XB."
-    )
-
-    def clean_reference(self) -> str:
-        return "".join(self.cleaned_data["reference"].split()).upper()
 
 
 @require_http_methods(["GET", "POST"])
 @private_page(referrer_policy="same-origin")
 @ratelimit("lost-link", rate_setting="LOST_LINK_RATE")
 def lost_link(request: HttpRequest) -> HttpResponse:
-    """Email a fresh manage link. The answer is the same whether or not a booking matches."""
+    """Email a fresh manage link for each upcoming booking of an address. The answer is the same
+    whether or not the address has any; limited per IP (the decorator) and per address."""
     if request.method == "GET":
         return render(request, LOST_LINK_PAGE, {"form": LostLinkForm()})
     form = LostLinkForm(request.POST)
     if not form.is_valid():
         return render(request, LOST_LINK_PAGE, {"form": form}, status=422)
-    reference = form.cleaned_data["reference"]
-    limited = check("lost-link-reference", reference, rate=settings.LOST_LINK_RATE)
+    email = form.cleaned_data["email"]
+    limited = check("lost-link-address", email.casefold(), rate=settings.LOST_LINK_RATE)
     if limited is not None:
-        return too_many_requests(limited, "Too many requests for this booking")
-    booking = (
+        return too_many_requests(limited, "Too many requests for this email address")
+    upcoming = (
         Booking.objects.select_related("coach", "workshop__host")
-        .filter(reference=reference, guest_email__iexact=form.cleaned_data["email"])
-        .first()
+        .filter(status=Booking.Status.CONFIRMED, guest_email__iexact=email, end_at__gt=timezone.now())
+        .order_by("start_at")[:MAX_LINKS_PER_REQUEST]
     )
-    if booking is not None and link_still_works(booking.end_at):
-        with transaction.atomic():
-            record_manage_link(booking)
+    with transaction.atomic():
+        for booking in upcoming:
+            record_manage_link(booking)  # at most one per booking per hour (the outbox's dedupe key)
     return render(request, LOST_LINK_PAGE, {"form": LostLinkForm(), "sent_message": LOST_LINK_ANSWER})

@@ -9,29 +9,25 @@ import logging
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from coaching.links import booking_page_path
 from coaching.models import Booking
+from coaching.money import format_money
 from coaching.services import payment
 from coaching.services.holds import abandon_checkout
 from coaching.services.local_checkout import deliver_test_payment, test_checkout_enabled
+
+from .context import CHECKOUT_CANCELLED_KEY, confirmation_context
+from .parsing import iso_z
 
 logger = logging.getLogger(__name__)
 
 
 def _booking_query():
     return Booking.objects.select_related("coach", "workshop__host")
-
-
-def calendar_url(booking: Booking) -> str:
-    """The booking page the guest came from (the guest flow's calendar), or the home page."""
-    try:
-        if booking.workshop_id:
-            return reverse("coaching:workshop_book", args=[booking.workshop.slug])
-        return reverse("coaching:coach_calendar", args=[booking.coach.slug])
-    except NoReverseMatch:
-        return "/"
 
 
 def _payment_state(booking: Booking) -> str:
@@ -41,22 +37,29 @@ def _payment_state(booking: Booking) -> str:
         return "waiting"
     if booking.is_paid:
         return "refunded" if booking.amount_refunded else "paid_unplaced"
+    if booking.status == Booking.Status.CANCELLED:
+        return "cancelled"
     return "released"
 
 
 @require_GET
 def checkout_return(request):
-    """Where the guest lands after paying: "Confirming your payment…" until the webhook confirms."""
+    """Where the guest lands after paying: "Confirming your payment…" until the webhook confirms,
+    then the same confirmation a free booking shows."""
     session_id = request.GET.get("session_id", "")
     if not session_id:
         raise Http404("No checkout session.")
     booking = get_object_or_404(_booking_query(), stripe_checkout_session_id=session_id)
+    state = _payment_state(booking)
     context = {
         "booking": booking,
-        "state": _payment_state(booking),
+        "state": state,
         "poll_url": f"{reverse('coaching:checkout_return')}?session_id={session_id}",
-        "calendar_url": calendar_url(booking),
+        "calendar_url": booking_page_path(booking),
     }
+    if state == "confirmed":
+        context.update(confirmation_context(request, booking))
+        context["paid_display"] = format_money(booking.amount_paid, booking.currency)
     template = "coaching/payments/return.html"
     if request.htmx:
         template += "#status"
@@ -65,13 +68,33 @@ def checkout_return(request):
 
 @require_GET
 def checkout_cancel(request):
-    """Stripe's cancel_url: the guest went back without paying, so the slot goes back at once."""
+    """Stripe's cancel_url: the guest went back without paying. The booking is cancelled (by the
+    guest), its slot free again at once, and the guest is back on the page they booked from, with
+    the same time's form filled in again and "Payment cancelled — nothing was booked"."""
     booking = payment.booking_for_cancel_token(request.GET.get("booking", ""))
     if booking is None:
         raise Http404("Unknown booking.")
     if booking.status == Booking.Status.PENDING_PAYMENT:
         abandon_checkout(booking=booking)
-    return redirect(calendar_url(booking))
+    page = booking_page_path(booking)
+    if booking.status == Booking.Status.CONFIRMED:
+        return redirect(page)  # it was paid after all: nothing to offer again
+    # What they typed waits in their session (never in the URL) for the form they return to.
+    request.session[CHECKOUT_CANCELLED_KEY] = {
+        "coach": booking.coach.slug if booking.coach_id else "",
+        "workshop": booking.workshop.slug if booking.workshop_id else "",
+        "start": iso_z(booking.start_at),
+        "guest": {
+            "name": booking.guest_name,
+            "email": booking.guest_email,
+            "phone": booking.guest_phone,
+            "notes": booking.guest_notes,
+            "seats": booking.seats,
+        },
+    }
+    if booking.workshop_id:
+        return redirect(page)
+    return redirect(f"{page}?{urlencode({'start': iso_z(booking.start_at)})}")
 
 
 # --- built-in test checkout (embedded mode only) ---------------------------------------------------

@@ -16,6 +16,7 @@ urlpatterns = [
     path("book/workshops/", booking.workshops_calendar, name="workshops_calendar"),
     path("book/workshop/<slug:slug>/", booking.workshop_book, name="workshop_book"),
     path("book/timezone/", zone.set_timezone, name="set_timezone"),
+    path("book/timezone/options/", zone.timezone_options, name="timezone_options"),
     # Files.
     path("bookings/<str:reference>/calendar.ics", files.booking_ics, name="booking_ics"),
     # Payments: the Stripe webhook, the checkout's return and cancel pages, the built-in test checkout.

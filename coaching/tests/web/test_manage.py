@@ -79,8 +79,8 @@ def test_manage_page_shows_times_in_both_zones_status_payment_ics_and_policy(pai
     assert response.status_code == 200
     html = response.content.decode()
     assert paid_booking.reference in html
-    assert "Monday 7 January 2030, 19:00–20:00</time> (Asia/Tokyo, JST)" in html  # the guest's zone
-    assert "Monday 7 January 2030, 10:00–11:00 (Europe/London, GMT)" in html  # the coach's zone
+    assert "Monday 7 January 2030, 19:00–20:00</time> (Tokyo, GMT+9)" in html  # the guest's zone
+    assert "Monday 7 January 2030, 10:00–11:00 (London, GMT)" in html  # the coach's zone
     assert "Confirmed" in html and "Paid £60.00" in html
     assert f"/bookings/{paid_booking.reference}/calendar.ics?t=" in html
     assert "Cancel up to 24 hours before the start and we refund everything you paid." in html
@@ -283,8 +283,8 @@ def test_reschedule_calendar_offers_only_times_this_booking_can_move_to(booking,
 
 def test_reschedule_confirmation_shows_the_new_time_in_both_zones(booking, client):
     html = client.get(url(booking, f"reschedule/confirm/?start={iso(ELEVEN)}")).content.decode()
-    assert "Monday 7 January 2030, 20:00–21:00</time> (Asia/Tokyo, JST)" in html
-    assert "Monday 7 January 2030, 11:00–12:00 (Europe/London, GMT)" in html
+    assert "Monday 7 January 2030, 20:00–21:00</time> (Tokyo, GMT+9)" in html
+    assert "Monday 7 January 2030, 11:00–12:00 (London, GMT)" in html
     assert "data-confirm-move" in html
 
 
@@ -316,7 +316,7 @@ def test_reschedule_limit_holds(booking, client):
     assert client.post(url(booking, f"reschedule/confirm/?start={iso(ELEVEN)}")).status_code == 303
     response = client.post(url(booking, f"reschedule/confirm/?start={iso(NINE)}"))
     assert response.status_code == 409
-    assert "already been moved 1 times" in response.content.decode()
+    assert "already been moved 1 time," in response.content.decode()
     booking.refresh_from_db()
     assert booking.start_at == ELEVEN and booking.reschedule_count == 1
     assert "data-reschedule" not in client.get(url(booking)).content.decode()
@@ -333,7 +333,7 @@ def test_a_link_from_before_a_reschedule_still_opens_the_moved_booking(booking, 
     old_link = url(booking)
     client.post(url(booking, f"reschedule/confirm/?start={iso(ELEVEN)}"))
     html = client.get(old_link).content.decode()
-    assert "11:00–12:00 (Europe/London, GMT)" in html
+    assert "11:00–12:00 (London, GMT)" in html
 
 
 # --- rate limits --------------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ def test_lost_link_form_is_rate_limited_per_ip(booking, client, rate_limits_on):
     assert client.post("/bookings/lost-link/", data).status_code == 429
 
 
-def test_lost_link_form_is_rate_limited_per_reference_across_ips(booking, client, rate_limits_on):
+def test_lost_link_form_is_rate_limited_per_email_address_across_ips(booking, client, rate_limits_on):
     data = {"email": "someone@example.com", "reference": booking.reference}
     for n in range(2):
         assert client.post("/bookings/lost-link/", data, REMOTE_ADDR=f"10.0.2.{n}").status_code == 200
@@ -382,7 +382,7 @@ def test_lost_link_form_is_rate_limited_per_reference_across_ips(booking, client
     ("path", "ip_per_request", "expected_wait"),
     [
         pytest.param("/bookings/lost-link/", False, ("3001", "51 minutes"), id="lost-link-per-ip-2-an-hour"),
-        pytest.param("/bookings/lost-link/", True, ("3001", "51 minutes"), id="lost-link-per-reference-2-an-hour"),
+        pytest.param("/bookings/lost-link/", True, ("3001", "51 minutes"), id="lost-link-per-address-2-an-hour"),
     ],
 )
 def test_retry_after_and_the_message_come_from_the_limit_that_refused(
@@ -422,10 +422,7 @@ def test_lost_link_emails_a_working_link_when_email_and_reference_match(
             "/bookings/lost-link/", {"email": "KENJI@example.com", "reference": booking.reference.lower()}
         )
     assert response.status_code == 200
-    assert (
-        "If a booking matches that email address and reference, we&#x27;ve emailed a new link"
-        in response.content.decode()
-    )
+    assert "If that address has upcoming bookings with us, we&#x27;ve emailed it a link" in response.content.decode()
     (message,) = mail.outbox
     assert message.to == ["kenji@example.com"] and booking.reference in message.subject
     (link,) = re.findall(r"http://testserver/bookings/manage/\S+/", message.body)
@@ -493,7 +490,8 @@ def test_owner_changes_to_the_policy_apply_to_the_manage_page(booking, client):
     current.reschedule_cutoff_hours = 200  # the booking starts in 146 hours
     current.save()
     html = client.get(url(booking)).content.decode()
-    assert "data-reschedule" not in html and "Bookings can be moved up to 200 hours before they start." in html
+    assert "data-reschedule" not in html
+    assert "Moving is no longer possible: bookings can be moved up to 200 hours before they start" in html
 
 
 def test_reschedule_confirmation_refuses_a_time_that_is_not_offered(booking, coach, client):

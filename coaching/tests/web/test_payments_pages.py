@@ -57,7 +57,8 @@ def test_pay_goes_through_the_signed_webhook_and_lands_on_the_confirmed_return_p
 
     page = client.get(response["Location"]).content.decode()
     assert "you're booked" in page.lower() and booking.reference in page
-    assert "America/New_York" in page and "Europe/London" in page  # guest's and coach's zones
+    assert "(New York, GMT−5)" in page and "(London, GMT)" in page  # guest's and coach's zones
+    assert f"/bookings/{booking.reference}/calendar.ics?t=" in page and "calendar.google.com" in page
     assert 'hx-trigger="every 2s"' not in page
 
 
@@ -83,12 +84,12 @@ def test_a_closed_test_checkout_cannot_be_paid(client, hold, settings):
     assert hold.booking.status == Booking.Status.EXPIRED and not hold.booking.is_paid
 
 
-def test_cancel_on_the_test_checkout_releases_the_hold_and_returns_to_the_calendar(client, hold, settings):
+def test_cancel_on_the_test_checkout_cancels_the_hold_and_returns_to_the_same_time(client, hold, settings):
     response = client.post(path_of(hold.checkout_url, settings), {"cancel": "1"}, follow=True)
-    assert response.redirect_chain[-1][0] == "/book/coach/bea/"
+    assert response.redirect_chain[-1][0] == "/book/coach/bea/?start=2030-01-07T10%3A00%3A00Z"
     hold.booking.refresh_from_db()
-    assert hold.booking.status == Booking.Status.EXPIRED
-    assert BookingLog.objects.get(booking=hold.booking, action="expired").actor == "guest"
+    assert hold.booking.status == Booking.Status.CANCELLED
+    assert BookingLog.objects.get(booking=hold.booking, action="checkout_cancelled").actor == "guest"
 
 
 def test_cancel_link_with_a_forged_token_is_404_and_keeps_the_hold(client, hold):
@@ -104,7 +105,7 @@ def test_cancel_link_for_a_workshop_returns_to_the_workshop_page(client, setting
     response = client.get(path_of(payment.cancel_url(booking), settings))
     assert response.status_code == 302 and response["Location"] == "/book/workshop/focus/"
     booking.refresh_from_db()
-    assert booking.status == Booking.Status.EXPIRED
+    assert booking.status == Booking.Status.CANCELLED
 
 
 def test_cancel_link_after_payment_changes_nothing(client, hold, settings):
@@ -161,4 +162,4 @@ def test_real_mode_cancel_link_releases_the_hold_and_expires_the_stripe_session(
     assert response.status_code == 302
     assert stripe_standin.sessions[booking.stripe_checkout_session_id]["status"] == "expired"
     booking.refresh_from_db()
-    assert booking.status == Booking.Status.EXPIRED
+    assert booking.status == Booking.Status.CANCELLED
