@@ -155,8 +155,8 @@ def month_says(visitor: Visitor, base_url: str, coach: Coach, day: str) -> str:
     response = visitor.get(f"{base_url}/book/coach/{coach.slug}/?month={day[:7]}")
     assert response.status_code == 200
     label = date.fromisoformat(day).strftime("%A %-d %B")
-    (said,) = re.findall(rf'<span class="sr-only">{label}: ([^<]*)</span>', response.text)
-    return said
+    (said,) = re.findall(rf'<span class="sr-only">\s*{label}: ([^<]*?)\s*</span>', response.text)
+    return " ".join(said.split())
 
 
 def book(visitor: Visitor, base_url: str, coach: Coach, start: str, name: str) -> requests.Response:
