@@ -21,7 +21,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from coaching.models import Booking, Coach, Workshop
-from coaching.tests.web.test_browser_booking import AXE, ensure_wagtail_root, serious_violations
+from coaching.tests.web.test_browser_booking import ensure_wagtail_root, serious_violations
 from pages.models import CoachIndexPage, CoachPage
 
 pytestmark = pytest.mark.browser
@@ -90,9 +90,8 @@ def open_page(chromium, site, transactional_db):
         assert errors == [], errors
 
 
-def no_serious_violations(page):
-    assert AXE.exists(), "run `npm install` to get axe-core"
-    assert serious_violations(page) == []
+def no_serious_violations(page, axe_core):
+    assert serious_violations(page, axe_core) == []
 
 
 def pick_a_day(page, prefix=""):
@@ -121,13 +120,13 @@ def next_month(page, prefix=""):
 # --- state in the URL --------------------------------------------------------------------------------------
 
 
-def test_back_after_opening_the_panel_closes_it_and_stays_on_the_page(open_page, site):
+def test_back_after_opening_the_panel_closes_it_and_stays_on_the_page(axe_core, open_page, site):
     page = open_page(COACH_PAGE, axe=True)
     next_month(page)
     day = pick_a_day(page)
     start = open_first_time(page)
     assert f"day={day}" in page.url and "start=" in page.url
-    no_serious_violations(page)  # the open panel
+    no_serious_violations(page, axe_core)  # the open panel
 
     page.go_back()
     expect(page.locator("[data-slide-over]")).to_have_count(0)
@@ -171,7 +170,7 @@ def test_a_slow_answer_shows_the_loading_indicator_until_it_arrives(open_page):
 # --- time zones and the clock --------------------------------------------------------------------------------
 
 
-def test_changing_the_zone_redraws_in_place_keeping_the_day_and_focus(open_page):
+def test_changing_the_zone_redraws_in_place_keeping_the_day_and_focus(axe_core, open_page):
     page = open_page(COACH_PAGE, axe=True)
     next_month(page)
     day = pick_a_day(page)
@@ -186,7 +185,7 @@ def test_changing_the_zone_redraws_in_place_keeping_the_day_and_focus(open_page)
     first = page.locator("#day-slots a[data-start]").first
     moment = datetime.fromisoformat(first.get_attribute("data-start"))
     assert first.locator("time").inner_text() == moment.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
-    no_serious_violations(page)
+    no_serious_violations(page, axe_core)
     assert len(page.documents) == 1
 
 
@@ -201,13 +200,13 @@ def test_a_first_visit_from_tokyo_shows_tokyo_times_in_one_document_load(open_pa
     assert page.documents == [page.url.split("?")[0]]  # one document: no reload to learn the zone
 
 
-def test_a_first_time_guest_in_new_york_on_a_phone_books_in_their_own_12_hour_time(open_page, site):
+def test_a_first_time_guest_in_new_york_on_a_phone_books_in_their_own_12_hour_time(axe_core, open_page, site):
     page = open_page(
         COACH_PAGE, timezone_id="America/New_York", locale="en-US", viewport={"width": 360, "height": 740}, axe=True
     )
     expect(page.locator("#calendar")).to_contain_text("Times in New York (GMT−")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    no_serious_violations(page)
+    no_serious_violations(page, axe_core)
     next_month(page)
     pick_a_day(page)
     slot = page.locator("#day-slots a[data-start]").first
@@ -225,7 +224,7 @@ def test_a_first_time_guest_in_new_york_on_a_phone_books_in_their_own_12_hour_ti
     expect(page.locator("[data-guest-time]")).to_contain_text(re.compile(r"\d:\d\d [AP]M.*New York, GMT−"))
     expect(page.locator("[data-google-calendar]")).to_have_attribute("href", re.compile("calendar.google.com"))
     expect(page.locator("[data-ics-link]")).to_be_visible()
-    no_serious_violations(page)
+    no_serious_violations(page, axe_core)
     manage_url = page.locator("[data-manage-link]").get_attribute("href")
     booking = Booking.objects.get(guest_email="nia@example.com")
     assert booking.guest_timezone == "America/New_York" and booking.start_at == moment
@@ -234,7 +233,7 @@ def test_a_first_time_guest_in_new_york_on_a_phone_books_in_their_own_12_hour_ti
     assert len(page.documents) == 1
     page.goto(manage_url.replace("http://testserver", site))
     expect(page.locator("[data-reference]")).to_have_text(booking.reference)
-    no_serious_violations(page)
+    no_serious_violations(page, axe_core)
 
 
 # --- the booking panel and the keyboard ------------------------------------------------------------------------
@@ -267,12 +266,12 @@ def test_focus_stays_in_the_open_panel_and_space_chooses_a_day(open_page):
 # --- the calendar --------------------------------------------------------------------------------------------------
 
 
-def test_a_month_with_nothing_bookable_says_so_and_jumps_to_the_next_opening(open_page):
+def test_a_month_with_nothing_bookable_says_so_and_jumps_to_the_next_opening(axe_core, open_page):
     later = (timezone.now() + timedelta(days=100)).astimezone(LONDON)  # past the demo's 60-day horizon
     page = open_page(f"{COACH_PAGE}?month={later:%Y-%m}", axe=True)
     expect(page.locator("[data-empty-month]")).to_contain_text(f"No open times in {later:%B %Y}.")
     expect(page.locator("[data-empty-month]")).to_contain_text("takes bookings up to 60 days ahead")
-    no_serious_violations(page)
+    no_serious_violations(page, axe_core)
     jump = page.locator("#calendar [data-next-available]")
     expect(jump).to_contain_text("Next available:")
     jump.click()
@@ -285,7 +284,9 @@ def test_a_month_with_nothing_bookable_says_so_and_jumps_to_the_next_opening(ope
 # --- a cancelled checkout ----------------------------------------------------------------------------------------
 
 
-def test_leaving_the_checkout_brings_the_guest_back_with_a_notice_and_the_form_filled(open_page, site, settings):
+def test_leaving_the_checkout_brings_the_guest_back_with_a_notice_and_the_form_filled(
+    axe_core, open_page, site, settings
+):
     settings.SITE_URL = site  # checkout and cancel URLs are built from it
     page = open_page("/coaches/daniel-reyes/", axe=True)
     next_month(page)
@@ -306,13 +307,13 @@ def test_leaving_the_checkout_brings_the_guest_back_with_a_notice_and_the_form_f
     expect(page.locator("[data-slide-over]")).to_have_attribute("data-for-start", start)
     booking = Booking.objects.get(guest_email="pat@example.com")
     assert booking.status == Booking.Status.CANCELLED
-    no_serious_violations(page)
+    no_serious_violations(page, axe_core)
 
 
 # --- two calendars on one page --------------------------------------------------------------------------------------
 
 
-def test_two_calendars_on_one_page_both_work(open_page):
+def test_two_calendars_on_one_page_both_work(axe_core, open_page):
     daniel, amara = Coach.objects.get(slug="daniel-reyes"), Coach.objects.get(slug="amara-okafor")
     two = CoachPage(title="Daniel, and Amara too", slug="daniel-and-amara", coach=daniel)
     two.body = [("booking_calendar", {"heading": "Or a free session with Amara", "show": "coach", "coach": amara})]
@@ -322,7 +323,7 @@ def test_two_calendars_on_one_page_both_work(open_page):
     page = open_page("/coaches/daniel-and-amara/", axe=True)
     ids = "[...document.querySelectorAll('[id]')].map(e => e.id)"
     assert page.evaluate(f"{ids}.filter((id, i, all) => all.indexOf(id) !== i)") == []
-    no_serious_violations(page)
+    no_serious_violations(page, axe_core)
     # The coach page's own calendar is drawn first (""); the block's is the page's second ("cal2").
     next_month(page, "cal2-")
     pick_a_day(page, "cal2-")
@@ -347,7 +348,7 @@ def test_two_calendars_on_one_page_both_work(open_page):
 # --- workshops -------------------------------------------------------------------------------------------------------
 
 
-def test_a_workshops_last_seat_updates_its_page_which_then_says_sold_out_and_offers_others(open_page, site):
+def test_a_workshops_last_seat_updates_its_page_which_then_says_sold_out_and_offers_others(axe_core, open_page, site):
     page = open_page("/workshops/deep-work-sprint/", axe=True)  # seeded with 1 seat of 8 left
     expect(page.locator("[data-seats-left]")).to_contain_text("1 of 8")
     page.fill("#id_name", "Last Seat")
@@ -360,4 +361,4 @@ def test_a_workshops_last_seat_updates_its_page_which_then_says_sold_out_and_off
     expect(page.locator("[data-other-workshops]")).to_contain_text(
         Workshop.objects.get(slug="career-clarity-lab").title
     )
-    no_serious_violations(page)
+    no_serious_violations(page, axe_core)
