@@ -8,8 +8,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from coaching import services
-from coaching.models import Booking, Coach, Notification, Refund
-from coaching.services import delivery, google_sync, refunds
+from coaching.models import Booking, Coach, Notification, Refund, Workshop
+from coaching.services import delivery, google_sync, refunds, waitlist
 
 # --- Notifications (emails with .ics invites; see coaching/services/outbox.py) --------------------
 
@@ -156,3 +156,21 @@ def send_refund_task(self, refund_id: int) -> str:
 def send_due_refunds() -> dict:
     """Beat, every minute: send every owed refund that is due (covers broker outages and crashes)."""
     return refunds.send_due_refunds()
+
+
+# --- Waiting lists (coaching/services/waitlist.py) -------------------------------------------------
+
+
+@shared_task(ignore_result=True)
+def advance_waitlist_task(workshop_id: int) -> int:
+    """After a change that gave seats back commits: offer them to the next in line (under the lock)."""
+    workshop = Workshop.objects.filter(pk=workshop_id).first()
+    if workshop is None:
+        return 0
+    return len(waitlist.advance_waitlist(workshop=workshop))
+
+
+@shared_task(ignore_result=True)
+def advance_due_waitlists() -> int:
+    """Beat, every minute: pass lapsed offers on to the next in line (and catch any missed advance)."""
+    return waitlist.advance_due_waitlists()

@@ -25,6 +25,7 @@ from .coaches import Coach, Workshop
 from .outbox import Notification
 from .owner_settings import BookingPolicy
 from .refunds import Refund
+from .waitlist import WaitlistEntry, offered_seats_subquery
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -37,8 +38,10 @@ __all__ = [
     "Notification",
     "ProcessedStripeEvent",
     "Refund",
+    "WaitlistEntry",
     "Workshop",
     "holds_time_q",
     "new_booking_reference",
+    "offered_seats_subquery",
     "validate_timezone",
 ]

@@ -122,6 +122,11 @@ class Workshop(index.Indexed, models.Model):
     location = models.CharField(max_length=255, blank=True)
     online_url = models.URLField(blank=True)
     is_published = models.BooleanField(default=True)
+    waitlist_enabled = models.BooleanField(
+        "waiting list",
+        default=True,
+        help_text="When it is sold out, guests can join a waiting list and are offered seats that free up.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

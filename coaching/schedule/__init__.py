@@ -13,7 +13,7 @@ Everything works on sorted lists of UTC intervals, so the cost is linear in the 
 availability blocks, bookings, busy slots and workshops, and a month costs a fixed handful of queries.
 
 Modules: `intervals` (the sweep), `loading` (the queries), `slots` (free 1-on-1 times and the check
-of one chosen start), `workshops` (seats sold and left, is a workshop bookable, the host's sessions it would sit on), `month` (the month grid in
+of one chosen start), `workshops` (seats sold, offered and left, is a workshop bookable or its waiting list open, the host's sessions it would sit on), `month` (the month grid in
 the viewer's zone), `diagnosis` (the owner's "why is this time not offered?").
 Nothing here writes; the services in coaching/services/ do, after asking these same functions.
 """
@@ -30,7 +30,16 @@ from .month import (
     group_by_day,
 )
 from .slots import bookable_window, compute_free_slots, duration_in_words, free_slots, validate_slot
-from .workshops import host_sessions_during, seats_left, seats_sold, workshop_refusal
+from .workshops import (
+    first_entries_that_fit,
+    host_sessions_during,
+    listing_state,
+    seats_left,
+    seats_offered,
+    seats_sold,
+    waitlist_refusal,
+    workshop_refusal,
+)
 
 __all__ = [
     "CoachIntervals",
@@ -44,18 +53,22 @@ __all__ = [
     "compute_free_slots",
     "duration_in_words",
     "fetch_spans",
+    "first_entries_that_fit",
     "free_slots",
     "get_month_schedule",
     "get_move_schedule",
     "get_workshops_month",
     "group_by_day",
     "host_sessions_during",
+    "listing_state",
     "load_coach_intervals",
     "merge_intervals",
     "remove_blocked",
     "seats_left",
+    "seats_offered",
     "seats_sold",
     "validate_slot",
+    "waitlist_refusal",
     "widen",
     "workshop_refusal",
 ]

@@ -9,7 +9,15 @@ from django.db.models import CharField, Func, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from coaching.models import AvailabilityBlock, Booking, Coach, CoachBusySlot, Workshop, holds_time_q
+from coaching.models import (
+    AvailabilityBlock,
+    Booking,
+    Coach,
+    CoachBusySlot,
+    Workshop,
+    holds_time_q,
+    offered_seats_subquery,
+)
 
 from .intervals import Interval, merge_intervals, widen
 
@@ -86,4 +94,6 @@ def fetch_spans(queryset: QuerySet) -> list[Interval]:
 
 
 def seats_taken_annotation(now: datetime):
-    return Coalesce(Sum("bookings__seats", filter=holds_time_q(now, prefix="bookings__")), 0)
+    """Seats of confirmed bookings and unexpired holds, plus those offered to the waiting list."""
+    booked = Coalesce(Sum("bookings__seats", filter=holds_time_q(now, prefix="bookings__")), 0)
+    return booked + offered_seats_subquery(now)

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from coaching.models import Booking, Notification
+from coaching.models import Booking, Notification, WaitlistEntry
 from coaching.vocabulary import Change
 
 from .enqueue import enqueue
@@ -57,6 +57,10 @@ KINDS = {
     "delivery_failed": Kind(OWNER),
     "refund_failed": Kind(OWNER),  # a refund Stripe refused, or that failed too often: refund by hand
     "payment_flagged": Kind(OWNER),  # a payment that does not match its booking: not confirmed, refunded
+    # A workshop's waiting list (the row names a WaitlistEntry, not a booking).
+    "waitlist_joined": Kind(GUEST),  # you are on the list, number n; the link to leave it
+    "waitlist_offer": Kind(GUEST),  # seats are held for you until …: the claim link
+    "waitlist_lapsed": Kind(GUEST),  # the offer was not claimed in time; the seats went to the next in line
 }
 
 # Which messages each booking change owes. "held" owes nothing: the guest is on the payment page.
@@ -141,6 +145,27 @@ def record_manage_link(booking: Booking, *, now: datetime | None = None) -> list
         recipient=booking.guest_email,
         dedupe_key=f"booking:{booking.pk}:manage_link:{now:%Y%m%d%H}",
         context=_snapshot(booking, "manage_link", {}),
+    )
+    return owe([row])
+
+
+def record_waitlist_message(entry: WaitlistEntry, kind: str, **extra) -> list[Notification]:
+    """Owe the guest of a waiting-list entry the `kind` message (once per entry and kind), inside the
+    transaction that changed the entry. `extra` (position, message) is kept with the row."""
+    snapshot = {
+        "start_at": entry.workshop.start_at.isoformat(),
+        "end_at": entry.workshop.end_at.isoformat(),
+        "seats": entry.seats,
+    }
+    if entry.offer_expires_at is not None:
+        snapshot["offer_expires_at"] = entry.offer_expires_at.isoformat()
+    snapshot.update({name: value for name, value in extra.items() if value is not None})
+    row = Notification(
+        waitlist_entry=entry,
+        kind=kind,
+        recipient=entry.guest_email,
+        dedupe_key=f"waitlist:{entry.pk}:{kind}",
+        context=snapshot,
     )
     return owe([row])
 

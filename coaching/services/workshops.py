@@ -26,13 +26,14 @@ from django.utils import timezone
 
 from coaching.exceptions import CapacityBelowSeatsSold, HostHasSessions, InvalidWorkshop
 from coaching.models import Booking, Workshop
-from coaching.schedule import host_sessions_during, seats_sold
+from coaching.schedule import host_sessions_during, seats_offered, seats_sold
 from coaching.signals import announce
 from coaching.vocabulary import Actor, Change, LogAction
 
 from .holds import release_lapsed_holds
 from .locks import booking_transaction, lock_active_seats, lock_coach, lock_workshop
 from .log import log_booking
+from .waitlist import schedule_advance
 
 # What the owner may set on a workshop; ids and timestamps are the system's.
 EDITABLE_FIELDS = frozenset(
@@ -49,6 +50,7 @@ EDITABLE_FIELDS = frozenset(
         "location",
         "online_url",
         "is_published",
+        "waitlist_enabled",
     }
 )
 
@@ -94,7 +96,8 @@ def change_workshop(
 
     Guarantees, all under the workshop's row lock:
     - the capacity is not below the seats sold (confirmed and unexpired holds; lapsed holds are
-      released first, as a seat booking would release them);
+      released first, as a seat booking would release them) plus the seats offered to the
+      waiting list; a raised capacity is offered to the people waiting after commit;
     - a published workshop does not sit on its host's active 1-on-1 bookings unless
       `allow_host_clash` (the owner has sorted them out);
     - when the start or end changes, every active seat booking (confirmed or held for payment)
@@ -109,6 +112,7 @@ def change_workshop(
     with booking_transaction():
         locked = lock_workshop(workshop)
         old_start_at, old_end_at, old_host_id = locked.start_at, locked.end_at, locked.host_id
+        old_capacity, old_waitlist = locked.capacity, locked.waitlist_enabled
         _apply(locked, changes)
         _validate(locked)
         if locked.host_id != old_host_id:
@@ -116,12 +120,15 @@ def change_workshop(
             lock_coach(locked.host)
 
         release_lapsed_holds(Booking.objects.filter(workshop=locked), now=now)
-        sold = seats_sold(locked, now=now)
-        if locked.capacity < sold:
-            raise CapacityBelowSeatsSold(sold)
+        sold, offered = seats_sold(locked, now=now), seats_offered(locked, now=now)
+        if locked.capacity < sold + offered:
+            raise CapacityBelowSeatsSold(sold, offered)
         if locked.is_published and not allow_host_clash:
             _refuse_host_sessions(locked)
         locked.save()
+        if locked.capacity > old_capacity or (locked.waitlist_enabled and not old_waitlist):
+            # New seats go to the people waiting first, once this change is committed.
+            schedule_advance(locked.pk)
 
         moved_bookings = []
         if locked.start_at != old_start_at or locked.end_at != old_end_at:

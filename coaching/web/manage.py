@@ -24,7 +24,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from coaching import policy
@@ -40,6 +39,7 @@ from coaching.zones import zone_from_name
 
 from .context import link_days, schedule_context
 from .parsing import iso_z, parse_day, parse_month, parse_start
+from .privacy import private_page
 from .ratelimit import check, ratelimit, too_many_requests
 
 PAGE = "coaching/manage_booking.html"
@@ -54,28 +54,6 @@ DONE_MESSAGES = {
     "cancelled": "Your booking is cancelled. We've emailed you a confirmation.",
     "rescheduled": "Your booking has been moved. We've emailed you the new time and an updated calendar invite.",
 }
-
-
-def private_page(view=None, *, referrer_policy: str = "no-referrer"):
-    """No caching anywhere and no Referer leaving the page: the URL itself is the key to the booking.
-
-    Pages that hold a POST form (the confirmation steps, the lost-link form) send `same-origin`
-    instead of `no-referrer`: under `no-referrer` browsers send `Origin: null` and no Referer with
-    the form, and Django's CSRF check (Origin, and Referer over HTTPS) refuses the POST. `same-origin`
-    still sends nothing to any other site; the only Referer it allows goes back to us.
-    """
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapped(request, *args, **kwargs):
-            response = view(request, *args, **kwargs)
-            response.headers.setdefault("Referrer-Policy", referrer_policy)
-            response["X-Robots-Tag"] = "noindex, nofollow"
-            return response
-
-        return never_cache(wrapped)
-
-    return decorator(view) if view is not None else decorator
 
 
 def per_ip(scope: str, rate_setting: str):
