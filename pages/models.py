@@ -113,7 +113,8 @@ class WorkshopIndexPage(Page):
 
 
 class WorkshopPage(Page):
-    """A workshop's page: date, host, seats left, price and a "book a seat" panel."""
+    """A workshop's page: date, host, seats left, price and a "book a seat" panel (or, sold out,
+    "join the waiting list")."""
 
     workshop = models.ForeignKey(
         "coaching.Workshop",
@@ -131,10 +132,10 @@ class WorkshopPage(Page):
     subpage_types = []
 
     def get_context(self, request, *args, **kwargs):
-        from coaching.web.context import workshop_panel_context
+        from coaching.web.context import workshop_page_context
 
         context = super().get_context(request, *args, **kwargs)
         workshop = self.workshop
         if workshop is not None:
-            context.update(workshop_panel_context(request, workshop))
+            context.update(workshop_page_context(request, workshop))
         return context

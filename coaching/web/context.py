@@ -13,9 +13,16 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from coaching.models import Coach, Workshop
-from coaching.schedule import MonthSchedule, get_month_schedule, get_workshops_month, seats_left, workshop_refusal
+from coaching.schedule import (
+    MonthSchedule,
+    get_month_schedule,
+    get_workshops_month,
+    seats_left,
+    waitlist_refusal,
+    workshop_refusal,
+)
 
-from .forms import WorkshopBookingForm
+from .forms import WaitlistForm, WorkshopBookingForm
 from .parsing import month_param
 
 
@@ -91,11 +98,17 @@ def day_context(schedule: MonthSchedule, day: date) -> dict:
 
 
 def workshop_panel_context(request: HttpRequest, workshop: Workshop, *, form=None) -> dict:
-    """The "book a seat" panel of a workshop, including whether it can be booked now and why not."""
-    left = seats_left(workshop)
+    """The "book a seat" panel of a workshop, including whether it can be booked now and why not,
+    and whether its waiting list can be joined instead."""
+    now = timezone.now()
+    left = seats_left(workshop, now=now)
     zone = viewer_zone(request)
-    refusal = workshop_refusal(workshop, seats_left=left, now=timezone.now())
+    refusal = workshop_refusal(workshop, seats_left=left, now=now)
+    waitlist_refused = waitlist_refusal(workshop, seats_left=left, now=now)
     return {
+        "waitlist_open": waitlist_refused is None,
+        "waitlist_refusal": waitlist_refused,
+        "waitlist_action": reverse("coaching:workshop_waitlist", args=[workshop.slug]),
         "workshop": workshop,
         "seats_left": left,
         "bookable": refusal is None,
@@ -109,3 +122,12 @@ def workshop_panel_context(request: HttpRequest, workshop: Workshop, *, form=Non
         "price_display": "Free" if workshop.is_free else f"{workshop.price_display} per seat",
         "zone": zone,
     }
+
+
+def workshop_page_context(request: HttpRequest, workshop: Workshop) -> dict:
+    """A workshop's own page (pages.WorkshopPage): its booking panel, and the waiting-list form
+    when it is sold out."""
+    context = workshop_panel_context(request, workshop)
+    if context["waitlist_open"]:
+        context["waitlist_form"] = WaitlistForm()
+    return context
