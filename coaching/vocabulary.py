@@ -32,6 +32,7 @@ class Change(models.TextChoices):
     EXPIRED = "expired", "Hold expired"
     RESCHEDULED = "rescheduled", "Rescheduled"
     WORKSHOP_MOVED = "workshop_moved", "Workshop moved"
+    WORKSHOP_CANCELLED = "workshop_cancelled", "Workshop cancelled"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
 
@@ -51,6 +52,7 @@ class LogAction(models.TextChoices):
     EXPIRED = "expired", "Hold expired"
     RESCHEDULED = "rescheduled", "Rescheduled"
     WORKSHOP_MOVED = "workshop_moved", "Workshop moved"
+    WORKSHOP_CANCELLED = "workshop_cancelled", "Workshop cancelled"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
     REFUND_FAILED = "refund_failed", "Refund failed"

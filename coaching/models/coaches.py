@@ -127,6 +127,9 @@ class Workshop(index.Indexed, models.Model):
         default=True,
         help_text="When it is sold out, guests can join a waiting list and are offered seats that free up.",
     )
+    # Set by the owner's "Cancel workshop" (services/workshops.py): every seat cancelled and refunded.
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancellation_message = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -148,6 +151,10 @@ class Workshop(index.Indexed, models.Model):
     @property
     def is_free(self) -> bool:
         return self.price_amount == 0
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
     @property
     def price_display(self) -> str:

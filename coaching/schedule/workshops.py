@@ -67,6 +67,8 @@ def host_sessions_during(*, host: Coach, start_at: datetime, end_at: datetime, l
 
 def workshop_refusal(workshop: Workshop, *, seats_left: int, now: datetime, seats: int = 1) -> BookingError | None:
     """Why `seats` seats of `workshop` cannot be booked now, or None when they can."""
+    if workshop.cancelled_at is not None:
+        return NotBookable("Sorry — this workshop has been cancelled.")
     if not workshop.is_published:
         return NotBookable()
     if workshop.start_at <= now:
@@ -81,6 +83,8 @@ def workshop_refusal(workshop: Workshop, *, seats_left: int, now: datetime, seat
 def waitlist_refusal(workshop: Workshop, *, seats_left: int, now: datetime, seats: int = 1) -> BookingError | None:
     """Why a guest cannot join `workshop`'s waiting list for `seats` seats now, or None when they can:
     only while it is sold out for that many (seats left are booked, not waited for)."""
+    if workshop.cancelled_at is not None:
+        return NotBookable("Sorry — this workshop has been cancelled.")
     if not workshop.is_published:
         return NotBookable()
     if workshop.start_at <= now:

@@ -47,6 +47,7 @@ KINDS = {
     "reschedule": Kind(GUEST, "REQUEST"),
     "workshop_moved": Kind(GUEST, "REQUEST"),
     "cancellation": Kind(GUEST, "CANCEL"),
+    "workshop_cancelled": Kind(GUEST, "CANCEL"),  # the owner cancelled the workshop: their words, the refund
     "refund": Kind(GUEST),
     "hold_expired": Kind(GUEST),
     "reminder": Kind(GUEST),
@@ -61,6 +62,7 @@ KINDS = {
     "waitlist_joined": Kind(GUEST),  # you are on the list, number n; the link to leave it
     "waitlist_offer": Kind(GUEST),  # seats are held for you until …: the claim link
     "waitlist_lapsed": Kind(GUEST),  # the offer was not claimed in time; the seats went to the next in line
+    "waitlist_closed": Kind(GUEST),  # the workshop was cancelled: the owner's words
 }
 
 # Which messages each booking change owes. "held" owes nothing: the guest is on the payment page.
@@ -71,6 +73,8 @@ CHANGE_MESSAGES = {
     # would only repeat it.
     Change.WORKSHOP_MOVED: ("workshop_moved",),
     Change.CANCELLED: ("cancellation", "coach_cancelled"),
+    # The host gets no email per seat: the owner cancelled the whole workshop.
+    Change.WORKSHOP_CANCELLED: ("workshop_cancelled",),
     Change.EXPIRED: ("hold_expired",),
     Change.PAYMENT_RECEIVED: ("payment_received",),
     Change.PAYMENT_FAILED: ("payment_failed",),
@@ -239,11 +243,8 @@ def _snapshot(booking: Booking, change: str, extra: dict) -> dict:
 
 def _refund_already_announced(booking: Booking) -> bool:
     """The cancellation email of this booking's latest change already told the guest this refund."""
-    announced = (
-        Notification.objects.filter(dedupe_key=_dedupe_key(booking, "cancellation"))
-        .values_list("context", flat=True)
-        .first()
-    )
+    keys = [_dedupe_key(booking, kind) for kind in ("cancellation", "workshop_cancelled")]
+    announced = Notification.objects.filter(dedupe_key__in=keys).values_list("context", flat=True).first()
     return announced is not None and (announced.get("refund_amount") or 0) >= booking.amount_refunded
 
 

@@ -106,3 +106,16 @@ def reopen_offer(offer: WaitlistEntry) -> bool:
     current.booking = None
     current.save(update_fields=["status", "claimed_at", "booking"])
     return True
+
+
+def close_waitlist(workshop: Workshop, *, message: str, now: datetime) -> list[WaitlistEntry]:
+    """The workshop is cancelled: take everyone off its waiting list and owe each the owner's
+    `message`. The caller holds the workshop's lock. Returns the entries closed."""
+    closed = list(WaitlistEntry.objects.filter(workshop=workshop).active().order_by("joined_at", "pk"))
+    for entry in closed:
+        entry.workshop = workshop  # the locked row: the email's snapshot reads its times
+        entry.status = WaitlistEntry.Status.CLOSED
+        entry.ended_at = now
+        entry.save(update_fields=["status", "ended_at"])
+        record_waitlist_message(entry, "waitlist_closed", message=message)
+    return closed
