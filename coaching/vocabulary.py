@@ -53,6 +53,7 @@ class LogAction(models.TextChoices):
     RESCHEDULED = "rescheduled", "Rescheduled"
     WORKSHOP_MOVED = "workshop_moved", "Workshop moved"
     WORKSHOP_CANCELLED = "workshop_cancelled", "Workshop cancelled"
+    SEAT_MOVED = "seat_moved", "Seat moved to another date"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
     REFUND_FAILED = "refund_failed", "Refund failed"

@@ -21,7 +21,7 @@ from .bookings import (
     holds_time_q,
     new_booking_reference,
 )
-from .coaches import Coach, Workshop
+from .coaches import Coach, Workshop, WorkshopSeries
 from .outbox import Notification
 from .owner_settings import BookingPolicy
 from .refunds import Refund
@@ -40,6 +40,7 @@ __all__ = [
     "Refund",
     "WaitlistEntry",
     "Workshop",
+    "WorkshopSeries",
     "holds_time_q",
     "new_booking_reference",
     "offered_seats_subquery",

@@ -31,12 +31,15 @@ from .month import (
 )
 from .slots import bookable_window, compute_free_slots, duration_in_words, free_slots, validate_slot
 from .workshops import (
+    SeriesDate,
     first_entries_that_fit,
     host_sessions_during,
     listing_state,
+    seat_move_refusal,
     seats_left,
     seats_offered,
     seats_sold,
+    series_dates,
     waitlist_refusal,
     workshop_refusal,
 )
@@ -46,6 +49,7 @@ __all__ = [
     "DaySchedule",
     "Interval",
     "MonthSchedule",
+    "SeriesDate",
     "Slot",
     "WorkshopOffer",
     "bookable_window",
@@ -67,6 +71,8 @@ __all__ = [
     "seats_left",
     "seats_offered",
     "seats_sold",
+    "seat_move_refusal",
+    "series_dates",
     "validate_slot",
     "waitlist_refusal",
     "widen",

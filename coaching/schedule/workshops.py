@@ -15,6 +15,7 @@ claimed or lapses; only the claim of that very offer may use them (`seats_left(.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Sum
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from coaching.exceptions import (
     BookingError,
+    BookingNotReschedulable,
     NotBookable,
     NotEnoughSeats,
     SeatsAvailable,
@@ -31,6 +33,8 @@ from coaching.exceptions import (
     WorkshopFull,
 )
 from coaching.models import Booking, Coach, WaitlistEntry, Workshop, holds_time_q
+
+from .loading import seats_taken_annotation
 
 
 def seats_sold(workshop: Workshop, *, now: datetime | None = None) -> int:
@@ -118,3 +122,46 @@ def listing_state(workshop: Workshop, *, seats_left: int) -> str:
     if seats_left > 0:
         return "seats"
     return "waitlist" if workshop.waitlist_enabled else "sold_out"
+
+
+@dataclass(frozen=True)
+class SeriesDate:
+    """One date of a workshop series as a listing shows it."""
+
+    workshop: Workshop
+    seats_left: int
+
+    @property
+    def state(self) -> str:
+        return listing_state(self.workshop, seats_left=self.seats_left)
+
+
+def series_dates(workshop: Workshop, *, now: datetime | None = None) -> list[SeriesDate]:
+    """The upcoming, bookable dates of `workshop`'s series (itself included), earliest first, with
+    their seats left. [] for a single-date workshop. One query."""
+    if workshop.series_id is None:
+        return []
+    now = now or timezone.now()
+    dates = (
+        Workshop.objects.published()
+        .filter(series_id=workshop.series_id, cancelled_at__isnull=True, start_at__gt=now)
+        .select_related("host")
+        .annotate(seats_taken=seats_taken_annotation(now))
+        .order_by("start_at")
+    )
+    return [SeriesDate(workshop=d, seats_left=max(d.capacity - d.seats_taken, 0)) for d in dates]
+
+
+def seat_move_refusal(booking: Booking, target: Workshop, *, seats_left: int, now: datetime) -> BookingError | None:
+    """Why `booking`'s seats cannot move to the date `target` now, or None when they can: only to
+    another date of the same series, at the same price, with that many seats left there."""
+    source = booking.workshop
+    if source is None or source.series_id is None or target.series_id != source.series_id:
+        return BookingNotReschedulable("Seats can only move to another date of the same workshop.")
+    if target.pk == source.pk:
+        return BookingNotReschedulable("That is already your date.")
+    if target.currency != booking.currency or target.price_amount * booking.seats != booking.amount_due:
+        return BookingNotReschedulable(
+            "That date has a different price, so your seat cannot move there; you can cancel and book it instead."
+        )
+    return workshop_refusal(target, seats_left=seats_left, now=now, seats=booking.seats)

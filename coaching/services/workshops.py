@@ -52,6 +52,7 @@ EDITABLE_FIELDS = frozenset(
     {
         "title",
         "slug",
+        "series",
         "summary",
         "host",
         "start_at",

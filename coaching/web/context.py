@@ -18,6 +18,7 @@ from coaching.schedule import (
     get_month_schedule,
     get_workshops_month,
     seats_left,
+    series_dates,
     waitlist_refusal,
     workshop_refusal,
 )
@@ -125,9 +126,10 @@ def workshop_panel_context(request: HttpRequest, workshop: Workshop, *, form=Non
 
 
 def workshop_page_context(request: HttpRequest, workshop: Workshop) -> dict:
-    """A workshop's own page (pages.WorkshopPage): its booking panel, and the waiting-list form
-    when it is sold out."""
+    """A workshop's own page (pages.WorkshopPage): its booking panel, the waiting-list form when it
+    is sold out, and every upcoming date of its series."""
     context = workshop_panel_context(request, workshop)
     if context["waitlist_open"]:
         context["waitlist_form"] = WaitlistForm()
+    context["series_dates"] = series_dates(workshop)
     return context

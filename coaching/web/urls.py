@@ -38,6 +38,12 @@ urlpatterns = [
         manage.manage_reschedule_confirm,
         name="manage_reschedule_confirm",
     ),
+    path("bookings/manage/<str:token>/move-date/", manage.manage_move_date, name="manage_move_date"),
+    path(
+        "bookings/manage/<str:token>/move-date/confirm/",
+        manage.manage_move_date_confirm,
+        name="manage_move_date_confirm",
+    ),
     path("bookings/lost-link/", manage.lost_link, name="lost_link"),
     # A workshop's waiting list, from the links in its emails.
     path("waitlist/<str:token>/claim/", waitlist.waitlist_claim, name="waitlist_claim"),
