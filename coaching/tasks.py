@@ -95,6 +95,47 @@ def delete_booking_event_task(self, booking_id: int) -> str:
     return _run_google_booking_task(self, booking_id, google_sync.delete_booking_event)
 
 
+def _run_google_workshop_task(task, workshop_id: int, action, **kwargs) -> str:
+
+    workshop = Workshop.objects.select_related("host").filter(pk=workshop_id).first()
+    if workshop is None:
+        return "skipped"
+    host = kwargs.get("host") or workshop.host
+    try:
+        return action(workshop=workshop, **kwargs)
+    except (google_sync.TransientError, google_sync.AuthRefreshNeeded) as exc:
+        return _google_retry_or_record(task, coach=host, exc=exc)
+    except google_sync.GoogleError as exc:
+        google_sync.record_sync_error(coach=host, error=str(exc))
+        return "failed"
+
+
+@shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
+def push_workshop_event_task(self, workshop_id: int) -> str:
+    """Put a published workshop in its host's Google Calendar (idempotent: deterministic event id)."""
+
+    return _run_google_workshop_task(self, workshop_id, google_sync.push_workshop_event)
+
+
+@shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
+def patch_workshop_event_task(self, workshop_id: int) -> str:
+    """Move or rename the host's event of a workshop (a deleted event counts as done)."""
+
+    return _run_google_workshop_task(self, workshop_id, google_sync.patch_workshop_event)
+
+
+@shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
+def delete_workshop_event_task(self, workshop_id: int, host_id: int | None = None) -> str:
+    """Remove a cancelled or unpublished workshop's event (from `host_id`'s calendar when it changed hands)."""
+
+    if host_id is None:
+        return _run_google_workshop_task(self, workshop_id, google_sync.delete_workshop_event)
+    host = Coach.objects.filter(pk=host_id).first()
+    if host is None:
+        return "skipped"
+    return _run_google_workshop_task(self, workshop_id, google_sync.delete_workshop_event, host=host)
+
+
 @shared_task(bind=True, max_retries=2, ignore_result=True)
 def pull_coach_busy_times(self, coach_id: int) -> int | None:
     """Refresh one coach's busy slots from Google (the next beat run retries anyway, so few retries)."""

@@ -158,6 +158,8 @@ class Workshop(index.Indexed, models.Model):
         default=True,
         help_text="When it is sold out, guests can join a waiting list and are offered seats that free up.",
     )
+    # The workshop's event in its host's Google Calendar (services/google_sync.py); seats have none.
+    google_event_id = models.CharField(max_length=1024, blank=True, editable=False)
     # Set by the owner's "Cancel workshop" (services/workshops.py): every seat cancelled and refunded.
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancellation_message = models.TextField(blank=True, editable=False)

@@ -19,6 +19,7 @@ row directly and would bypass this module.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from coaching.signals import announce
 from coaching.vocabulary import Actor, Change, LogAction
 
 from .changes import cancel_locked_booking
+from .google_sync import schedule_workshop_sync
 from .holds import expire_checkout_quietly, release_lapsed_holds
 from .locks import booking_transaction, lock_active_seats, lock_coach, lock_workshop
 from .log import log_booking
@@ -93,6 +95,7 @@ def create_workshop(*, values: Mapping[str, Any], allow_host_clash: bool = False
             lock_coach(workshop.host)
             _refuse_host_sessions(workshop)
         workshop.save()
+        schedule_workshop_sync(workshop=workshop)
     return workshop
 
 
@@ -113,6 +116,7 @@ def change_workshop(
       waiting list; a raised capacity is offered to the people waiting after commit;
     - a published workshop does not sit on its host's active 1-on-1 bookings unless
       `allow_host_clash` (the owner has sorted them out);
+    - the workshop's event in its host's Google Calendar follows the change after commit;
     - when the start or end changes, every active seat booking (confirmed or held for payment)
       moves to the new time with its invite SEQUENCE bumped, a WORKSHOP_MOVED entry in its log
       (by `actor` and `user`, old and new times) and a WORKSHOP_MOVED announcement, which owes each
@@ -124,6 +128,7 @@ def change_workshop(
     now = now or timezone.now()
     with booking_transaction():
         locked = lock_workshop(workshop)
+        before = copy.copy(locked)
         old_start_at, old_end_at, old_host_id = locked.start_at, locked.end_at, locked.host_id
         old_capacity, old_waitlist = locked.capacity, locked.waitlist_enabled
         _apply(locked, changes)
@@ -148,10 +153,9 @@ def change_workshop(
             moved_bookings = _move_seats(
                 locked, old_start_at=old_start_at, old_end_at=old_end_at, actor=actor, user=user
             )
-            # Seats are never pushed to Google (the calendar receiver skips bookings without a
-            # coach). When workshops themselves are pushed to their host's calendar, the move of
-            # the host's event is enqueued here, with transaction.on_commit like the booking pushes
-            # in services/google_sync.py.
+        # The workshop itself is in its host's calendar (seats never are): moved, renamed,
+        # unpublished or handed to another host, the event follows after commit.
+        schedule_workshop_sync(workshop=locked, previous=before)
     return WorkshopChange(
         workshop=locked, old_start_at=old_start_at, old_end_at=old_end_at, moved_bookings=moved_bookings
     )
@@ -194,6 +198,7 @@ def cancel_workshop(
         locked = lock_workshop(workshop)
         if locked.cancelled_at is not None:
             raise WorkshopNotChangeable("This workshop is already cancelled.")
+        before = copy.copy(locked)
         cancelled, refunds = [], []
         for booking in lock_active_seats(locked):
             was_pending = booking.status == Booking.Status.PENDING_PAYMENT
@@ -218,6 +223,7 @@ def cancel_workshop(
         locked.cancellation_message = message
         locked.is_published = False
         locked.save(update_fields=["cancelled_at", "cancellation_message", "is_published", "updated_at"])
+        schedule_workshop_sync(workshop=locked, previous=before)  # out of the host's calendar
         log_admin_action(
             instance=locked,
             action=CANCEL_LOG_ACTION,
