@@ -186,7 +186,7 @@ def test_the_claim_page_shows_the_offer_and_its_deadline_and_a_get_writes_nothin
 
     html = response.content.decode()
     assert response.status_code == 200 and "data-claim-form" in html
-    assert "These seats are held for you" in html and "Monday 3 March, 08:15" in html
+    assert "This seat is held for you" in html and "Monday 3 March, 08:15" in html
     assert response["Referrer-Policy"] == "same-origin"
     assert state_of_the_database() == before
 
