@@ -59,19 +59,24 @@ def _google_retry_or_record(task, *, coach, exc) -> str:
     raise task.retry(exc=exc, countdown=google_retry_delay(task.request.retries))
 
 
+def _google_call(task, *, coach, call) -> str:
+    """Run one calendar write for `coach`: retried with backoff when Google is busy or down."""
+    try:
+        return call()
+    except (google_sync.TransientError, google_sync.AuthRefreshNeeded) as exc:
+        return _google_retry_or_record(task, coach=coach, exc=exc)
+    except google_sync.GoogleError as exc:
+        # Refused for good (no write access to the calendar, bad request): tell the owner via the admin.
+        google_sync.record_sync_error(coach=coach, error=str(exc))
+        return "failed"
+
+
 def _run_google_booking_task(task, booking_id: int, action) -> str:
 
     booking = Booking.objects.select_related("coach").filter(pk=booking_id).first()
     if booking is None or booking.coach is None:
         return "skipped"
-    try:
-        return action(booking=booking)
-    except (google_sync.TransientError, google_sync.AuthRefreshNeeded) as exc:
-        return _google_retry_or_record(task, coach=booking.coach, exc=exc)
-    except google_sync.GoogleError as exc:
-        # Refused for good (no write access to the calendar, bad request): tell the owner via the admin.
-        google_sync.record_sync_error(coach=booking.coach, error=str(exc))
-        return "failed"
+    return _google_call(task, coach=booking.coach, call=lambda: action(booking=booking))
 
 
 @shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
@@ -101,13 +106,7 @@ def _run_google_workshop_task(task, workshop_id: int, action, **kwargs) -> str:
     if workshop is None:
         return "skipped"
     host = kwargs.get("host") or workshop.host
-    try:
-        return action(workshop=workshop, **kwargs)
-    except (google_sync.TransientError, google_sync.AuthRefreshNeeded) as exc:
-        return _google_retry_or_record(task, coach=host, exc=exc)
-    except google_sync.GoogleError as exc:
-        google_sync.record_sync_error(coach=host, error=str(exc))
-        return "failed"
+    return _google_call(task, coach=host, call=lambda: action(workshop=workshop, **kwargs))
 
 
 @shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)

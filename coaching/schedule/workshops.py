@@ -71,12 +71,9 @@ def host_sessions_during(*, host: Coach, start_at: datetime, end_at: datetime, l
 
 def workshop_refusal(workshop: Workshop, *, seats_left: int, now: datetime, seats: int = 1) -> BookingError | None:
     """Why `seats` seats of `workshop` cannot be booked now, or None when they can."""
-    if workshop.cancelled_at is not None:
-        return NotBookable("Sorry — this workshop has been cancelled.")
-    if not workshop.is_published:
-        return NotBookable()
-    if workshop.start_at <= now:
-        return SlotInPast("This workshop has already started.")
+    closed = _closed(workshop, now=now)
+    if closed is not None:
+        return closed
     if seats_left <= 0:
         return WorkshopFull()
     if seats > seats_left:
@@ -84,15 +81,23 @@ def workshop_refusal(workshop: Workshop, *, seats_left: int, now: datetime, seat
     return None
 
 
-def waitlist_refusal(workshop: Workshop, *, seats_left: int, now: datetime, seats: int = 1) -> BookingError | None:
-    """Why a guest cannot join `workshop`'s waiting list for `seats` seats now, or None when they can:
-    only while it is sold out for that many (seats left are booked, not waited for)."""
+def _closed(workshop: Workshop, *, now: datetime) -> BookingError | None:
+    """Why nobody can book or wait for `workshop` at all now: cancelled, unpublished or started."""
     if workshop.cancelled_at is not None:
         return NotBookable("Sorry — this workshop has been cancelled.")
     if not workshop.is_published:
         return NotBookable()
     if workshop.start_at <= now:
         return SlotInPast("This workshop has already started.")
+    return None
+
+
+def waitlist_refusal(workshop: Workshop, *, seats_left: int, now: datetime, seats: int = 1) -> BookingError | None:
+    """Why a guest cannot join `workshop`'s waiting list for `seats` seats now, or None when they can:
+    only while it is sold out for that many (seats left are booked, not waited for)."""
+    closed = _closed(workshop, now=now)
+    if closed is not None:
+        return closed
     if not workshop.waitlist_enabled:
         return WaitlistClosed()
     if seats <= seats_left:

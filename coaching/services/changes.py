@@ -107,12 +107,7 @@ def reschedule_booking(
             raise BookingNotReschedulable("Workshop seats cannot be moved to another date; you can cancel instead.")
         coach = lock_coach(booking.coach)
         locked = lock_booking(booking)
-        if actor == Actor.GUEST:
-            refusal = policy.guest_reschedule_refusal(locked, now=now)
-            if refusal:
-                raise BookingNotReschedulable(refusal)
-        elif locked.status != Booking.Status.CONFIRMED:
-            raise BookingNotReschedulable("Only confirmed bookings can be moved.")
+        refuse_move(locked, actor=actor, now=now)
         if new_start_at == locked.start_at:
             raise BookingNotReschedulable("That is already this booking's time.")
         slot = validate_slot(coach=coach, start_at=new_start_at, now=now, exclude_booking=locked)
@@ -134,3 +129,14 @@ def reschedule_booking(
         announce(locked, Change.RESCHEDULED, actor=actor, old_start_at=old_start_at, old_end_at=old_end_at)
     booking.refresh_from_db()
     return locked
+
+
+def refuse_move(locked: Booking, *, actor: str, now: datetime) -> None:
+    """Raise BookingNotReschedulable when `actor` may not move this (locked) booking now: guests are
+    held to the policy's cut-off and limit; the owner may move any confirmed booking."""
+    if actor == Actor.GUEST:
+        refusal = policy.guest_reschedule_refusal(locked, now=now)
+        if refusal:
+            raise BookingNotReschedulable(refusal)
+    elif locked.status != Booking.Status.CONFIRMED:
+        raise BookingNotReschedulable("Only confirmed bookings can be moved.")

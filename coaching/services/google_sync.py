@@ -300,6 +300,22 @@ def _pushable(booking: Booking) -> bool:
     return booking.coach_id is not None and booking.status == Booking.Status.CONFIRMED and is_connected(booking.coach)
 
 
+def _insert_or_update(coach: Coach, *, event_id: str, body: dict) -> str:
+    """Insert the event with our own id into the coach's booking calendar; "created", "updated"
+    (it already existed: our own earlier attempt, or a deleted event with our id) or "skipped" (the
+    grant turned out to be dead)."""
+    try:
+        with _calendar(coach) as client:
+            try:
+                client.insert_event(calendar_id=booking_calendar_id(coach), event={"id": event_id, **body})
+                return "created"
+            except google.Conflict:
+                client.patch_event(calendar_id=booking_calendar_id(coach), event_id=event_id, changes=body)
+                return "updated"
+    except google.GrantRevoked:
+        return "skipped"
+
+
 def push_booking_event(*, booking: Booking) -> str:
     """Put a confirmed 1-on-1 booking in the coach's booking calendar. Idempotent.
 
@@ -308,20 +324,10 @@ def push_booking_event(*, booking: Booking) -> str:
     """
     if not _pushable(booking):
         return "skipped"
-    coach = booking.coach
     event_id = _event_id(booking)
-    body = event_body(booking)
-    try:
-        with _calendar(coach) as client:
-            try:
-                client.insert_event(calendar_id=booking_calendar_id(coach), event={"id": event_id, **body})
-                outcome = "created"
-            except google.Conflict:
-                # Our own earlier attempt (or a deleted event with our id): bring it up to date.
-                client.patch_event(calendar_id=booking_calendar_id(coach), event_id=event_id, changes=body)
-                outcome = "updated"
-    except google.GrantRevoked:
-        return "skipped"
+    outcome = _insert_or_update(booking.coach, event_id=event_id, body=event_body(booking))
+    if outcome == "skipped":
+        return outcome
     with transaction.atomic():
         Booking.objects.filter(pk=booking.pk).update(google_event_id=event_id)
         log_booking(booking, LogAction.GOOGLE_EVENT_PUSHED, actor=Actor.TASK, event_id=event_id, outcome=outcome)
@@ -463,17 +469,9 @@ def push_workshop_event(*, workshop: Workshop) -> str:
     if not _workshop_listed(workshop) or not is_connected(host):
         return "skipped"
     event_id = workshop_event_id(workshop)
-    body = workshop_event_body(workshop)
-    try:
-        with _calendar(host) as client:
-            try:
-                client.insert_event(calendar_id=booking_calendar_id(host), event={"id": event_id, **body})
-                outcome = "created"
-            except google.Conflict:
-                client.patch_event(calendar_id=booking_calendar_id(host), event_id=event_id, changes=body)
-                outcome = "updated"
-    except google.GrantRevoked:
-        return "skipped"
+    outcome = _insert_or_update(host, event_id=event_id, body=workshop_event_body(workshop))
+    if outcome == "skipped":
+        return outcome
     Workshop.objects.filter(pk=workshop.pk).update(google_event_id=event_id)
     workshop.google_event_id = event_id
     logger.info("Workshop %s %s in the host's Google Calendar (%s)", workshop.pk, outcome, event_id)

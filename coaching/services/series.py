@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 from django.utils import timezone
 
-from coaching import policy
 from coaching.exceptions import BookingNotReschedulable
 from coaching.models import Booking, Workshop
 from coaching.schedule import seat_move_refusal, seats_left
 from coaching.signals import announce
-from coaching.vocabulary import Actor, Change, LogAction
+from coaching.vocabulary import Change, LogAction
 
+from .changes import refuse_move
 from .locks import booking_transaction, lock_booking, lock_workshop
 from .log import log_booking
 from .waitlist import schedule_advance
@@ -50,12 +50,7 @@ def move_seat(
         if locked.workshop_id != source_id:
             raise BookingNotReschedulable("This booking changed a moment ago; please reload the page.")
         source = locked.workshop = locked_workshops[source_id]
-        if actor == Actor.GUEST:
-            refusal = policy.guest_reschedule_refusal(locked, now=now)
-            if refusal:
-                raise BookingNotReschedulable(refusal)
-        elif locked.status != Booking.Status.CONFIRMED:
-            raise BookingNotReschedulable("Only confirmed bookings can be moved.")
+        refuse_move(locked, actor=actor, now=now)
         target, _ = settle_workshop(locked_workshops[to_workshop.pk], now=now)
         refusal = seat_move_refusal(locked, target, seats_left=seats_left(target, now=now), now=now)
         if refusal is not None:

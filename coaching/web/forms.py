@@ -86,11 +86,7 @@ class WaitlistForm(forms.Form):
             field.widget.attrs.setdefault("autocomplete", autocomplete[name])
         self.fields["seats"].widget.attrs["inputmode"] = "numeric"
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Please enter your name.")
-        return name
+    clean_name = GuestDetailsForm.clean_name
 
     def guest(self, *, timezone: str) -> Guest:
         return Guest(name=self.cleaned_data["name"], email=self.cleaned_data["email"], timezone=timezone)

@@ -27,15 +27,6 @@ def host():
     return connected_coach(name="Yuki Tanaka", timezone="Asia/Tokyo")
 
 
-@pytest.fixture
-def after_commit(django_capture_on_commit_callbacks):
-    def run(action):
-        with django_capture_on_commit_callbacks(execute=True):
-            return action()
-
-    return run
-
-
 def values(host, **overrides):
     return {
         "title": "Deep Work Sprint",

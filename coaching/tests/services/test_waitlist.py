@@ -54,17 +54,6 @@ def full(workshop):
     return [create_booking(guest=GuestFactory(), workshop=workshop).booking for _ in range(2)]
 
 
-@pytest.fixture
-def after_commit(django_capture_on_commit_callbacks):
-    """Run `action` and then what it left for after its commit (the advance job, the emails)."""
-
-    def run(action):
-        with django_capture_on_commit_callbacks(execute=True):
-            return action()
-
-    return run
-
-
 def join(workshop, name, seats=1, **guest):
     return join_waitlist(
         workshop=workshop, guest=GuestFactory(name=name, email=f"{name.lower()}@guest.example", **guest), seats=seats
