@@ -56,6 +56,41 @@ class NotEnoughSeats(BookingError):
     default_message = "There are not enough seats left for that many people."
 
 
+class SeatsAvailable(BookingError):
+    """A guest asked to join a waiting list while there are seats to book."""
+
+    status_code = 409
+
+    def __init__(self, seats_left: int):
+        self.seats_left = seats_left
+        left = f"{seats_left} seat is" if seats_left == 1 else f"{seats_left} seats are"
+        super().__init__(f"Good news — {left} still available, so you can book straight away.")
+
+
+class WaitlistClosed(BookingError):
+    status_code = 409
+    default_message = "Sorry — this workshop is sold out and has no waiting list."
+
+
+class AlreadyOnWaitlist(BookingError):
+    status_code = 409
+    default_message = "You are already on this workshop's waiting list. We will email you when seats free up."
+
+
+class OfferNotClaimable(BookingError):
+    """A waiting-list offer that cannot be claimed (any more)."""
+
+    status_code = 409
+    default_message = "These seats can no longer be claimed."
+
+
+class OfferLapsed(OfferNotClaimable):
+    status_code = 410
+    default_message = (
+        "Sorry — the time to claim these seats is over, so they went to the next person on the waiting list."
+    )
+
+
 class NotBookable(BookingError):
     status_code = 404
     default_message = "This is not open for booking."
@@ -79,10 +114,17 @@ class WorkshopNotChangeable(BookingError):
 
 
 class CapacityBelowSeatsSold(WorkshopNotChangeable):
-    def __init__(self, seats_sold: int):
+    def __init__(self, seats_sold: int, seats_offered: int = 0):
         self.seats_sold = seats_sold
+        self.seats_offered = seats_offered
         sold = f"{seats_sold} seat is" if seats_sold == 1 else f"{seats_sold} seats are"
-        super().__init__(f"{sold} already sold; the capacity cannot be lower than that.")
+        if not seats_offered:
+            super().__init__(f"{sold} already sold; the capacity cannot be lower than that.")
+            return
+        offered = f"{seats_offered} more {'is' if seats_offered == 1 else 'are'} offered to the waiting list"
+        super().__init__(
+            f"{sold} already sold and {offered}; the capacity cannot be lower than {seats_sold + seats_offered}."
+        )
 
 
 class HostHasSessions(WorkshopNotChangeable):

@@ -1,5 +1,6 @@
 """Links a guest follows: the signed ones they hold instead of an account (the manage-booking link,
-the calendar-file link and the checkout "back" link), and the page where they book again.
+the calendar-file link, the checkout "back" link and the waiting-list link to claim offered seats
+or leave the list), and the page where they book again.
 
 Each token is the booking reference signed with Django's signing (`SECRET_KEY`) and a
 purpose-specific salt: it carries no database id and cannot be forged, altered or reused for
@@ -25,6 +26,7 @@ from coaching.exceptions import BookingError
 MANAGE_LINK_SALT = "coaching.manage-booking.v1"
 ICS_SALT = "coaching.booking-ics.v1"
 CHECKOUT_CANCEL_SALT = "coaching.checkout-cancel"
+WAITLIST_SALT = "coaching.waitlist-entry.v1"
 
 
 class InvalidManageLink(BookingError):
@@ -135,3 +137,41 @@ def booking_page_path(booking) -> str:
 def booking_page_url(booking) -> str:
     """Absolute URL of `booking_page_path` (for emails: built from SITE_URL)."""
     return f"{settings.SITE_URL}{booking_page_path(booking)}"
+
+
+# --- the waiting-list link (claim the seats offered, or leave the list) ---------------------------
+
+
+class InvalidWaitlistLink(BookingError):
+    status_code = 404
+    default_message = "This waiting-list link is not valid. Please use the link from your latest email."
+
+
+def make_waitlist_token(entry) -> str:
+    """An unforgeable token naming a waiting-list entry (by its reference, never its database id)."""
+    return signing.dumps(entry.reference, salt=WAITLIST_SALT, compress=False)
+
+
+def read_waitlist_token(token: str) -> str:
+    """The entry reference inside `token`. Raises InvalidWaitlistLink for a tampered token.
+
+    Whether the link still does anything (an offer open, a place in line) is the entry's state,
+    checked by the waiting-list services under the workshop's lock.
+    """
+    try:
+        reference = signing.loads(token, salt=WAITLIST_SALT)
+    except signing.BadSignature as exc:
+        raise InvalidWaitlistLink() from exc
+    if not isinstance(reference, str):
+        raise InvalidWaitlistLink()
+    return reference
+
+
+def waitlist_claim_url(entry) -> str:
+    """Absolute URL of the page where the guest claims the seats offered to them."""
+    return f"{settings.SITE_URL}{reverse('coaching:waitlist_claim', args=[make_waitlist_token(entry)])}"
+
+
+def waitlist_leave_url(entry) -> str:
+    """Absolute URL of the page where the guest leaves the waiting list."""
+    return f"{settings.SITE_URL}{reverse('coaching:waitlist_leave', args=[make_waitlist_token(entry)])}"

@@ -54,10 +54,11 @@ def guest_cancel_refusal(booking: Booking, *, now: datetime | None = None, polic
 def guest_reschedule_refusal(
     booking: Booking, *, now: datetime | None = None, policy: BookingPolicy | None = None
 ) -> str:
-    """Why a guest may not move this booking now ('' when they may)."""
+    """Why a guest may not move this booking now ('' when they may). A workshop seat may move only
+    between the dates of a series (to which date: schedule/workshops.py, seat_move_refusal)."""
     policy = policy or get_policy()
     now = now or timezone.now()
-    if booking.is_workshop:
+    if booking.is_workshop and booking.workshop.series_id is None:
         return "Workshop seats cannot be moved to another date; you can cancel instead."
     if booking.status != Booking.Status.CONFIRMED:
         return "Only confirmed bookings can be moved."

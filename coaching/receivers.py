@@ -1,13 +1,16 @@
-"""What every booking change owes, wired to `booking_changed` when the app is ready (apps.py).
+"""What every booking change owes, wired to `booking_changed` when the app is ready (apps.py):
+emails (the outbox), the coach's Google Calendar, and a workshop's waiting list (seats given back
+are offered to the next in line after commit).
 
 Kept apart from coaching/signals.py so that the services, which send the signal, never import the
-outbox or the Google sync through it.
+outbox, the Google sync or the waiting list through it.
 """
 
 from django.dispatch import receiver
 
 from coaching.services.google_sync import schedule_calendar_sync
 from coaching.services.outbox import record_notifications
+from coaching.services.waitlist import advance_after_change
 from coaching.signals import booking_changed
 
 
@@ -19,3 +22,8 @@ def owe_notifications(sender, booking, change, **extra):
 @receiver(booking_changed, dispatch_uid="coaching.google_calendar")
 def sync_coach_calendar(sender, booking, change, **extra):
     schedule_calendar_sync(booking=booking, change=change)
+
+
+@receiver(booking_changed, dispatch_uid="coaching.waitlist")
+def offer_freed_seats(sender, booking, change, **extra):
+    advance_after_change(booking=booking, change=change)

@@ -9,8 +9,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from coaching import services
-from coaching.models import Booking, Coach, Notification, Refund
-from coaching.services import delivery, google_sync, refunds
+from coaching.models import Booking, Coach, Notification, Refund, Workshop
+from coaching.services import delivery, google_sync, refunds, waitlist
 from coaching.services.single_run import once_per_period
 
 # --- Notifications (emails with .ics invites; see coaching/services/outbox.py) --------------------
@@ -63,19 +63,24 @@ def _google_retry_or_record(task, *, coach, exc) -> str:
     raise task.retry(exc=exc, countdown=google_retry_delay(task.request.retries))
 
 
+def _google_call(task, *, coach, call) -> str:
+    """Run one calendar write for `coach`: retried with backoff when Google is busy or down."""
+    try:
+        return call()
+    except (google_sync.TransientError, google_sync.AuthRefreshNeeded) as exc:
+        return _google_retry_or_record(task, coach=coach, exc=exc)
+    except google_sync.GoogleError as exc:
+        # Refused for good (no write access to the calendar, bad request): tell the owner via the admin.
+        google_sync.record_sync_error(coach=coach, error=str(exc))
+        return "failed"
+
+
 def _run_google_booking_task(task, booking_id: int, action) -> str:
 
     booking = Booking.objects.select_related("coach").filter(pk=booking_id).first()
     if booking is None or booking.coach is None:
         return "skipped"
-    try:
-        return action(booking=booking)
-    except (google_sync.TransientError, google_sync.AuthRefreshNeeded) as exc:
-        return _google_retry_or_record(task, coach=booking.coach, exc=exc)
-    except google_sync.GoogleError as exc:
-        # Refused for good (no write access to the calendar, bad request): tell the owner via the admin.
-        google_sync.record_sync_error(coach=booking.coach, error=str(exc))
-        return "failed"
+    return _google_call(task, coach=booking.coach, call=lambda: action(booking=booking))
 
 
 @shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
@@ -97,6 +102,41 @@ def delete_booking_event_task(self, booking_id: int) -> str:
     """Remove a cancelled booking's event (already deleted counts as done)."""
 
     return _run_google_booking_task(self, booking_id, google_sync.delete_booking_event)
+
+
+def _run_google_workshop_task(task, workshop_id: int, action, **kwargs) -> str:
+
+    workshop = Workshop.objects.select_related("host").filter(pk=workshop_id).first()
+    if workshop is None:
+        return "skipped"
+    host = kwargs.get("host") or workshop.host
+    return _google_call(task, coach=host, call=lambda: action(workshop=workshop, **kwargs))
+
+
+@shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
+def push_workshop_event_task(self, workshop_id: int) -> str:
+    """Put a published workshop in its host's Google Calendar (idempotent: deterministic event id)."""
+
+    return _run_google_workshop_task(self, workshop_id, google_sync.push_workshop_event)
+
+
+@shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
+def patch_workshop_event_task(self, workshop_id: int) -> str:
+    """Move or rename the host's event of a workshop (a deleted event counts as done)."""
+
+    return _run_google_workshop_task(self, workshop_id, google_sync.patch_workshop_event)
+
+
+@shared_task(bind=True, max_retries=GOOGLE_MAX_RETRIES, ignore_result=True)
+def delete_workshop_event_task(self, workshop_id: int, host_id: int | None = None) -> str:
+    """Remove a cancelled or unpublished workshop's event (from `host_id`'s calendar when it changed hands)."""
+
+    if host_id is None:
+        return _run_google_workshop_task(self, workshop_id, google_sync.delete_workshop_event)
+    host = Coach.objects.filter(pk=host_id).first()
+    if host is None:
+        return "skipped"
+    return _run_google_workshop_task(self, workshop_id, google_sync.delete_workshop_event, host=host)
 
 
 @shared_task(bind=True, max_retries=2, ignore_result=True)
@@ -163,3 +203,22 @@ def send_refund_task(self, refund_id: int) -> str:
 def send_due_refunds() -> dict:
     """Beat, every minute: send every owed refund that is due (covers broker outages and crashes)."""
     return refunds.send_due_refunds()
+
+
+# --- Waiting lists (coaching/services/waitlist.py) -------------------------------------------------
+
+
+@shared_task(ignore_result=True)
+def advance_waitlist_task(workshop_id: int) -> int:
+    """After a change that gave seats back commits: offer them to the next in line (under the lock)."""
+    workshop = Workshop.objects.filter(pk=workshop_id).first()
+    if workshop is None:
+        return 0
+    return len(waitlist.advance_waitlist(workshop=workshop))
+
+
+@shared_task(ignore_result=True)
+@once_per_period
+def advance_due_waitlists() -> int:
+    """Beat, every minute: pass lapsed offers on to the next in line (and catch any missed advance)."""
+    return waitlist.advance_due_waitlists()

@@ -33,6 +33,7 @@ class Change(models.TextChoices):
     CHECKOUT_CANCELLED = "checkout_cancelled", "Checkout cancelled by the guest"
     RESCHEDULED = "rescheduled", "Rescheduled"
     WORKSHOP_MOVED = "workshop_moved", "Workshop moved"
+    WORKSHOP_CANCELLED = "workshop_cancelled", "Workshop cancelled"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
 
@@ -53,6 +54,8 @@ class LogAction(models.TextChoices):
     CHECKOUT_CANCELLED = "checkout_cancelled", "Checkout cancelled by the guest"
     RESCHEDULED = "rescheduled", "Rescheduled"
     WORKSHOP_MOVED = "workshop_moved", "Workshop moved"
+    WORKSHOP_CANCELLED = "workshop_cancelled", "Workshop cancelled"
+    SEAT_MOVED = "seat_moved", "Seat moved to another date"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
     REFUND_FAILED = "refund_failed", "Refund failed"

@@ -12,12 +12,14 @@ from wagtail_modeladmin.options import modeladmin_register
 from coaching.backoffice import urls as backoffice_urls
 from coaching.backoffice.bookings import BookingsGroup
 from coaching.backoffice.permissions import can_manage_coach, is_owner
-from coaching.backoffice.snippets import CoachViewSet, WorkshopViewSet
+from coaching.backoffice.snippets import CoachViewSet, WorkshopSeriesViewSet, WorkshopViewSet
 from coaching.backoffice.views import BookingsDashboardPanel
-from coaching.models import Coach
+from coaching.models import Coach, Workshop
+from coaching.services.workshops import CANCEL_LOG_ACTION
 
 register_snippet(CoachViewSet)
 register_snippet(WorkshopViewSet)
+register_snippet(WorkshopSeriesViewSet)
 modeladmin_register(BookingsGroup)
 
 
@@ -61,6 +63,26 @@ def coach_calendar_buttons(snippet, user, next_url=None):
         )
 
 
+@hooks.register("register_snippet_listing_buttons")
+def workshop_buttons(snippet, user, next_url=None):
+    # The Workshop listing shows only the user's own workshops (WorkshopViewSet.get_queryset), and
+    # the screens check again.
+    if isinstance(snippet, Workshop):
+        yield Button(
+            "Seats, waiting list, refunds",
+            reverse("coaching_admin:workshop", args=[snippet.pk]),
+            icon_name="list-ul",
+            priority=60,
+        )
+        if not snippet.is_cancelled:
+            yield Button(
+                "Cancel workshop…",
+                reverse("coaching_admin:cancel_workshop", args=[snippet.pk]),
+                icon_name="cross",
+                priority=61,
+            )
+
+
 class OwnerOnlyMenuItem(MenuItem):
     def is_shown(self, request):
         return is_owner(request.user)
@@ -80,3 +102,10 @@ def register_two_factor_account_menu_item(request):
         "label": "Two-factor sign-in",
         "help_text": "Ask for a code from an authenticator app on your phone as well as your password.",
     }
+
+
+@hooks.register("register_log_actions")
+def register_workshop_log_actions(actions):
+    actions.register_action(
+        CANCEL_LOG_ACTION, "Cancel workshop", "Workshop cancelled: every seat cancelled and refunded"
+    )

@@ -124,7 +124,8 @@ class WorkshopIndexPage(Page):
 
 
 class WorkshopPage(Page):
-    """A workshop's page: date, host, seats left, price and a "book a seat" panel."""
+    """A workshop's page: date, host, seats left, price and a "book a seat" panel (or, sold out,
+    "join the waiting list")."""
 
     workshop = models.ForeignKey(
         "coaching.Workshop",
@@ -143,14 +144,14 @@ class WorkshopPage(Page):
 
     def get_context(self, request, *args, **kwargs):
         from coaching.schedule.next_available import workshops_with_seats
-        from coaching.web.context import workshop_panel_context
+        from coaching.web.context import workshop_page_context
 
         context = super().get_context(request, *args, **kwargs)
         workshop = self.workshop
         if workshop is not None:
-            context.update(workshop_panel_context(request, workshop))
+            context.update(workshop_page_context(request, workshop))
             if not context["seats_left"]:
-                # Sold out: offer what exists instead (the waitlist will sit beside this).
+                # Sold out: offer what exists beside the waiting list (other workshops with seats).
                 context["other_workshops"] = self.other_workshops(
                     workshops_with_seats(after=timezone.now(), exclude=workshop)
                 )

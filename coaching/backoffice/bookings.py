@@ -1,5 +1,6 @@
-"""The "Bookings" modeladmin group: bookings (list, inspect, CSV, cancel), availability blocks,
-Google busy times, and the Bulk add / Remove availability tools.
+"""The "Bookings" modeladmin group: bookings (list, inspect with refunds to retry, CSV, cancel),
+workshops' waiting lists, availability blocks, Google busy times, and the Bulk add / Remove
+availability tools.
 
 Access rules live in `coaching.backoffice.permissions`; every queryset here is narrowed through
 it, and the per-object checks turn anything outside a coach's own data into a 403.
@@ -20,9 +21,9 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
 from wagtail.log_actions import log
 from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup
-from wagtail_modeladmin.views import CreateView, DeleteView, EditView
+from wagtail_modeladmin.views import CreateView, DeleteView, EditView, InspectView
 
-from coaching.models import AvailabilityBlock, Booking, CoachBusySlot
+from coaching.models import AvailabilityBlock, Booking, CoachBusySlot, Refund, WaitlistEntry
 from coaching.services.availability import (
     BlockChange,
     InvalidAvailabilityRequest,
@@ -42,6 +43,7 @@ from .permissions import (
     visible_bookings,
     visible_busy_slots,
     visible_coaches,
+    visible_waitlist,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -112,8 +114,22 @@ def _local(moment):
     return timezone.localtime(moment).strftime("%a %d %b %Y, %H:%M")
 
 
+class BookingInspectView(InspectView):
+    """The booking's details and log, and its refunds not made yet with a Retry button each."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["refunds_needing_attention"] = (
+            self.instance.refunds.filter(status__in=[Refund.Status.FAILED, Refund.Status.PENDING])
+            .select_related("booking")
+            .order_by("created_at")
+        )
+        return context
+
+
 class BookingAdmin(ModelAdmin):
     index_view_class = SafeExportIndexView
+    inspect_view_class = BookingInspectView
     model = Booking
     menu_label = "Bookings"
     menu_icon = "date"
@@ -367,6 +383,42 @@ class CoachBusySlotAdmin(ModelAdmin):
         return visible_busy_slots(request.user).select_related("coach").order_by("start_at")
 
 
+class WaitlistPermissionHelper(ReadOnlyPermissionHelper):
+    """Entries change only through the waiting-list services (guests' links, offers, cancellation)."""
+
+    visible = staticmethod(visible_waitlist)
+
+
+class WaitlistAdmin(ModelAdmin):
+    model = WaitlistEntry
+    menu_label = "Waiting lists"
+    menu_icon = "list-ol"
+    inspect_view_enabled = True
+    permission_helper_class = WaitlistPermissionHelper
+    list_display = ["workshop", "guest_name", "guest_email", "seats", "status", "joined_at", "offer_expires_at"]
+    list_filter = ["status", "workshop"]
+    search_fields = ["guest_name", "guest_email", "reference"]
+    list_select_related = ["workshop"]
+    inspect_view_fields = [
+        "reference",
+        "workshop",
+        "status",
+        "seats",
+        "guest_name",
+        "guest_email",
+        "guest_timezone",
+        "joined_at",
+        "offered_at",
+        "offer_expires_at",
+        "claimed_at",
+        "ended_at",
+        "booking",
+    ]
+
+    def get_queryset(self, request):
+        return visible_waitlist(request.user).select_related("workshop").order_by("workshop__start_at", "joined_at")
+
+
 class BackOfficeMenuItem(MenuItem):
     def is_shown(self, request):
         return can_use_back_office(request.user)
@@ -376,7 +428,7 @@ class BookingsGroup(ModelAdminGroup):
     menu_label = "Bookings"
     menu_icon = "date"
     menu_order = 150
-    items = (BookingAdmin, AvailabilityBlockAdmin, CoachBusySlotAdmin)
+    items = (BookingAdmin, WaitlistAdmin, AvailabilityBlockAdmin, CoachBusySlotAdmin)
 
     def get_submenu_items(self):
         from django.urls import reverse_lazy

@@ -9,7 +9,7 @@ to a Coach row is the stronger statement. Everyone else sees nothing.
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from coaching.models import AvailabilityBlock, Booking, Coach, CoachBusySlot
+from coaching.models import AvailabilityBlock, Booking, Coach, CoachBusySlot, Refund, WaitlistEntry, Workshop
 
 OWNER_PERMISSION = "coaching.change_booking"
 
@@ -47,6 +47,19 @@ def visible_bookings(user) -> QuerySet[Booking]:
         return Booking.objects.none()
     # A coach's own 1-on-1 sessions and the seats of the workshops they host.
     return Booking.objects.filter(Q(coach=coach) | Q(workshop__host=coach))
+
+
+def visible_workshops(user) -> QuerySet[Workshop]:
+    """The owner: every workshop. A coach: the workshops they host."""
+    return Workshop.objects.filter(host__in=visible_coaches(user))
+
+
+def visible_waitlist(user) -> QuerySet[WaitlistEntry]:
+    return WaitlistEntry.objects.filter(workshop__in=visible_workshops(user))
+
+
+def visible_refunds(user) -> QuerySet[Refund]:
+    return Refund.objects.filter(booking__in=visible_bookings(user))
 
 
 def visible_availability(user) -> QuerySet[AvailabilityBlock]:

@@ -1,5 +1,6 @@
 """Coaches and workshops as Wagtail snippets, edited where the owner edits pages."""
 
+from django.db.models import Count
 from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
@@ -9,11 +10,12 @@ from wagtail.admin.panels import (
     ObjectList,
     TabbedInterface,
 )
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import CopyViewMixin
 from wagtail.snippets.views.snippets import CreateView, EditView, SnippetViewSet
 
 from coaching.exceptions import BookingError
-from coaching.models import Coach, Workshop
+from coaching.models import Coach, Workshop, WorkshopSeries
 
 from .forms import CoachForm, WorkshopForm
 from .hours import SchedulePreviewPanel
@@ -158,15 +160,17 @@ class WorkshopViewSet(SnippetViewSet):
     menu_label = "Workshops"
     menu_order = 210
     add_to_admin_menu = True
-    list_display = ["title", "host", "start_at", "capacity", "price_display", "is_published"]
-    list_filter = ["is_published", "host", "start_at"]
+    list_display = ["title", "host", "start_at", "capacity", "price_display", "is_published", "series"]
+    list_filter = ["is_published", "host", "start_at", "series"]
     search_fields = ["title"]
     add_view_class = WorkshopCreateView
     copy_view_class = WorkshopCopyView
     edit_view_class = WorkshopEditView
     edit_handler = ObjectList(
         [
-            MultiFieldPanel([FieldPanel("title"), FieldPanel("slug"), FieldPanel("summary")], heading="What"),
+            MultiFieldPanel(
+                [FieldPanel("title"), FieldPanel("slug"), FieldPanel("series"), FieldPanel("summary")], heading="What"
+            ),
             MultiFieldPanel(
                 [
                     FieldPanel("host"),
@@ -177,7 +181,11 @@ class WorkshopViewSet(SnippetViewSet):
                 help_text="Times are in your admin time zone. A workshop takes its host's time.",
             ),
             MultiFieldPanel(
-                [FieldPanel("capacity"), FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")])],
+                [
+                    FieldPanel("capacity"),
+                    FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")]),
+                    FieldPanel("waitlist_enabled"),
+                ],
                 heading="Seats and price",
             ),
             MultiFieldPanel([FieldPanel("location"), FieldPanel("online_url")], heading="Where"),
@@ -188,3 +196,20 @@ class WorkshopViewSet(SnippetViewSet):
 
     def get_queryset(self, request):
         return Workshop.objects.filter(host__in=visible_coaches(request.user)).select_related("host")
+
+
+class WorkshopSeriesViewSet(SnippetViewSet):
+    """A workshop that runs on several dates. Add each date as a Workshop (the easiest: "Copy" an
+    existing date, change its slug and time) and choose this series on it."""
+
+    model = WorkshopSeries
+    icon = "repeat"
+    menu_label = "Workshop series"
+    menu_order = 211
+    add_to_admin_menu = True
+    list_display = ["title", "slug", Column("date_count", label="Dates")]
+    search_fields = ["title"]
+    panels = [FieldPanel("title"), FieldPanel("slug"), FieldPanel("summary")]
+
+    def get_queryset(self, request):
+        return WorkshopSeries.objects.annotate(date_count=Count("dates"))

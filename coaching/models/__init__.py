@@ -21,11 +21,12 @@ from .bookings import (
     holds_time_q,
     new_booking_reference,
 )
-from .coaches import Coach, Workshop
+from .coaches import Coach, Workshop, WorkshopSeries
 from .hours import WEEKDAY_NAMES, DateOverride, TimeOff, WeeklyHours
 from .outbox import Notification
 from .owner_settings import BookingPolicy
 from .refunds import Refund
+from .waitlist import WaitlistEntry, offered_seats_subquery
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -42,8 +43,11 @@ __all__ = [
     "TimeOff",
     "WEEKDAY_NAMES",
     "WeeklyHours",
+    "WaitlistEntry",
     "Workshop",
+    "WorkshopSeries",
     "holds_time_q",
     "new_booking_reference",
+    "offered_seats_subquery",
     "validate_timezone",
 ]

@@ -1,4 +1,5 @@
-"""Who is booked: coaches (1-on-1 sessions) and the workshops they host (seats)."""
+"""Who is booked: coaches (1-on-1 sessions) and the workshops they host (seats), one Workshop per
+date; several dates of one workshop form a WorkshopSeries."""
 
 import zoneinfo
 
@@ -108,6 +109,28 @@ class Coach(index.Indexed, ClusterableModel):
         return format_money(self.price_amount, self.currency)
 
 
+class WorkshopSeries(index.Indexed, models.Model):
+    """One workshop that runs on several dates ("Saturday Deep Work", every month). Each date is a
+    Workshop row of its own, with its own capacity and seats; guests can move their seat between the
+    dates of a series. A workshop without a series is a single-date workshop."""
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    summary = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    search_fields = [index.SearchField("title"), index.AutocompleteField("title")]
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = "workshop series"
+        verbose_name_plural = "workshop series"
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class WorkshopQuerySet(models.QuerySet):
     def published(self):
         return self.filter(is_published=True)
@@ -117,6 +140,14 @@ class Workshop(index.Indexed, models.Model):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
     host = models.ForeignKey(Coach, on_delete=models.PROTECT, related_name="workshops")
+    series = models.ForeignKey(
+        WorkshopSeries,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dates",
+        help_text="Dates of one series are listed together, and guests can move their seat between them.",
+    )
     summary = models.TextField(blank=True)
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
@@ -126,6 +157,16 @@ class Workshop(index.Indexed, models.Model):
     location = models.CharField(max_length=255, blank=True)
     online_url = models.URLField(blank=True)
     is_published = models.BooleanField(default=True)
+    waitlist_enabled = models.BooleanField(
+        "waiting list",
+        default=True,
+        help_text="When it is sold out, guests can join a waiting list and are offered seats that free up.",
+    )
+    # The workshop's event in its host's Google Calendar (services/google_sync.py); seats have none.
+    google_event_id = models.CharField(max_length=1024, blank=True, editable=False)
+    # Set by the owner's "Cancel workshop" (services/workshops.py): every seat cancelled and refunded.
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancellation_message = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -147,6 +188,10 @@ class Workshop(index.Indexed, models.Model):
     @property
     def is_free(self) -> bool:
         return self.price_amount == 0
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
     @property
     def price_display(self) -> str:

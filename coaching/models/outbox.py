@@ -22,6 +22,10 @@ class Notification(models.Model):
         FAILED = "failed", "Failed (gave up)"
 
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    # Set for the emails of a workshop's waiting list (joined, seats offered, offer lapsed, closed).
+    waitlist_entry = models.ForeignKey(
+        "coaching.WaitlistEntry", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     kind = models.CharField(max_length=40)
     recipient = models.EmailField()
     dedupe_key = models.CharField(max_length=200, unique=True)

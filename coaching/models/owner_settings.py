@@ -1,5 +1,6 @@
 """The owner's rules, edited in Wagtail (Settings → Booking policy)."""
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
@@ -33,6 +34,12 @@ class BookingPolicy(BaseSiteSetting):
     link_lifetime_days_after_end = models.PositiveSmallIntegerField(
         default=1, help_text="Magic links stop working this many days after the booking ends."
     )
+    waitlist_offer_minutes = models.PositiveSmallIntegerField(
+        default=15,
+        validators=[MinValueValidator(1)],
+        help_text="When seats of a sold-out workshop free up, the next guest on its waiting list has this many "
+        "minutes to claim them before they pass to the next in line.",
+    )
 
     panels = [
         MultiFieldPanel(
@@ -47,6 +54,7 @@ class BookingPolicy(BaseSiteSetting):
         MultiFieldPanel(
             [FieldPanel("reminder_hours"), FieldPanel("link_lifetime_days_after_end")], heading="Emails and links"
         ),
+        MultiFieldPanel([FieldPanel("waitlist_offer_minutes")], heading="Workshop waiting lists"),
     ]
 
     class Meta:

@@ -17,7 +17,7 @@ availability blocks, bookings, busy slots and workshops, and a month costs a fix
 
 Modules: `intervals` (the sweep), `rules` (weekly hours, overrides, blocks and time off → availability),
 `loading` (the queries; the rules and blocks in one), `slots` (free 1-on-1 times and the check
-of one chosen start), `workshops` (seats sold and left, is a workshop bookable, the host's sessions it would sit on), `month` (the month grid in
+of one chosen start), `workshops` (seats sold, offered and left, is a workshop bookable or its waiting list open, the host's sessions it would sit on), `month` (the month grid in
 the viewer's zone), `diagnosis` (the owner's "why is this time not offered?").
 Nothing here writes; the services in coaching/services/ do, after asking these same functions.
 """
@@ -34,13 +34,26 @@ from .month import (
     group_by_day,
 )
 from .slots import bookable_window, compute_free_slots, duration_in_words, free_slots, validate_slot
-from .workshops import host_sessions_during, seats_left, seats_sold, workshop_refusal
+from .workshops import (
+    SeriesDate,
+    first_entries_that_fit,
+    host_sessions_during,
+    listing_state,
+    seat_move_refusal,
+    seats_left,
+    seats_offered,
+    seats_sold,
+    series_dates,
+    waitlist_refusal,
+    workshop_refusal,
+)
 
 __all__ = [
     "CoachIntervals",
     "DaySchedule",
     "Interval",
     "MonthSchedule",
+    "SeriesDate",
     "Slot",
     "WorkshopOffer",
     "bookable_window",
@@ -48,18 +61,24 @@ __all__ = [
     "compute_free_slots",
     "duration_in_words",
     "fetch_spans",
+    "first_entries_that_fit",
     "free_slots",
     "get_month_schedule",
     "get_move_schedule",
     "get_workshops_month",
     "group_by_day",
     "host_sessions_during",
+    "listing_state",
     "load_coach_intervals",
     "merge_intervals",
     "remove_blocked",
     "seats_left",
+    "seats_offered",
     "seats_sold",
+    "seat_move_refusal",
+    "series_dates",
     "validate_slot",
+    "waitlist_refusal",
     "widen",
     "workshop_refusal",
 ]

@@ -19,6 +19,7 @@ from coaching.models import (
     WeeklyHours,
     Workshop,
     holds_time_q,
+    offered_seats_subquery,
 )
 from coaching.wallclock import local_to_utc
 
@@ -205,4 +206,6 @@ def fetch_spans(queryset: QuerySet) -> list[Interval]:
 
 
 def seats_taken_annotation(now: datetime):
-    return Coalesce(Sum("bookings__seats", filter=holds_time_q(now, prefix="bookings__")), 0)
+    """Seats of confirmed bookings and unexpired holds, plus those offered to the waiting list."""
+    booked = Coalesce(Sum("bookings__seats", filter=holds_time_q(now, prefix="bookings__")), 0)
+    return booked + offered_seats_subquery(now)

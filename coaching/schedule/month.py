@@ -19,6 +19,7 @@ from coaching.wallclock import days_of_month, following_month, month_bounds, pre
 from .intervals import Slot
 from .loading import load_coach_intervals, seats_taken_annotation
 from .slots import compute_free_slots, free_slots
+from .workshops import listing_state
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ class WorkshopOffer:
     @property
     def is_full(self) -> bool:
         return self.seats_left <= 0
+
+    @property
+    def state(self) -> str:
+        """ "seats", "waitlist" or "sold_out" (schedule/workshops.py, listing_state)."""
+        return listing_state(self.workshop, seats_left=self.seats_left)
 
 
 @dataclass

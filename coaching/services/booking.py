@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from coaching.exceptions import BookingError, InvalidDetails, NotBookable, PaymentUnavailable
-from coaching.models import Booking, Coach, Workshop
+from coaching.models import Booking, Coach, WaitlistEntry, Workshop
 from coaching.schedule import Slot, seats_left, validate_slot, workshop_refusal
 from coaching.signals import announce
 from coaching.vocabulary import Actor, Change, LogAction
@@ -24,8 +24,9 @@ from coaching.zones import zone_from_name
 
 from . import payment
 from .holds import release_lapsed_holds, release_unstarted_hold
-from .locks import booking_transaction, lock_coach, lock_workshop
+from .locks import booking_transaction, lock_coach
 from .log import log_booking
+from .waitlist_offers import claimable_offer, settle_workshop, take_offer
 
 logger = logging.getLogger(__name__)
 
@@ -56,23 +57,29 @@ def create_booking(
     seats: int = 1,
     user=None,
     actor: str = Actor.GUEST,
+    offer: WaitlistEntry | None = None,
     now: datetime | None = None,
 ) -> BookingResult:
     """Book a 1-on-1 slot (`coach` + `start_at`) or `seats` in a `workshop`.
 
     Guarantees: the slot is re-checked under lock exactly as the schedule offers it; a free booking
     comes back CONFIRMED; a paid one comes back PENDING_PAYMENT with a hold of
-    BOOKING_HOLD_MINUTES and a checkout URL. Raises a BookingError subclass with a guest-readable
-    message (slot taken, sold out, not enough seats, past, notice, horizon, outside availability,
-    payment unavailable, busy); nothing is left behind when it raises.
+    BOOKING_HOLD_MINUTES and a checkout URL. Workshop seats offered to the waiting list count as
+    taken, except those of `offer` (a waiting-list entry claiming its offer: its seats are used and
+    the offer marked claimed, in the same transaction). Raises a BookingError subclass with a
+    guest-readable message (slot taken, sold out, not enough seats, past, notice, horizon, outside
+    availability, offer lapsed or claimed, payment unavailable, busy); nothing is left behind when
+    it raises.
     """
     if (coach is None) == (workshop is None):
         raise NotBookable("Choose either a coach's session or a workshop.")
-    _validate_guest(guest)
+    validate_guest(guest)
     now = now or timezone.now()
     with booking_transaction():
         if workshop is not None:
-            booking = _reserve_seats(workshop=workshop, seats=seats, guest=guest, user=user, actor=actor, now=now)
+            booking = _reserve_seats(
+                workshop=workshop, seats=seats, guest=guest, user=user, actor=actor, offer=offer, now=now
+            )
         else:
             if start_at is None:
                 raise InvalidDetails("Please choose a time.")
@@ -92,7 +99,7 @@ def create_booking(
     return BookingResult(booking=booking, checkout_url=checkout_url)
 
 
-def _validate_guest(guest: Guest) -> None:
+def validate_guest(guest: Guest) -> None:
     if not guest.name or not guest.name.strip():
         raise InvalidDetails("Please enter your name.")
     if zone_from_name(guest.timezone) is None:
@@ -121,12 +128,17 @@ def _reserve_slot(*, coach: Coach, start_at: datetime, guest: Guest, user, actor
     return booking
 
 
-def _reserve_seats(*, workshop: Workshop, seats: int, guest: Guest, user, actor: str, now: datetime) -> Booking:
+def _reserve_seats(
+    *, workshop: Workshop, seats: int, guest: Guest, user, actor: str, offer: WaitlistEntry | None, now: datetime
+) -> Booking:
     if not isinstance(seats, int) or seats < 1 or seats > MAX_SEATS_PER_BOOKING:
         raise InvalidDetails(f"Please choose between 1 and {MAX_SEATS_PER_BOOKING} seats.")
-    workshop = lock_workshop(workshop)
-    release_lapsed_holds(Booking.objects.filter(workshop=workshop), now=now)
-    refusal = workshop_refusal(workshop, seats_left=seats_left(workshop, now=now), now=now, seats=seats)
+    # Seats freed a moment ago go to the people waiting before anyone new can have them.
+    workshop, _ = settle_workshop(workshop, now=now)
+    if offer is not None:
+        offer = claimable_offer(offer, workshop=workshop, seats=seats, now=now)
+    left = seats_left(workshop, now=now, claiming=offer)
+    refusal = workshop_refusal(workshop, seats_left=left, now=now, seats=seats)
     if refusal is not None:
         raise refusal
     booking = _new_booking(
@@ -141,6 +153,8 @@ def _reserve_seats(*, workshop: Workshop, seats: int, guest: Guest, user, actor:
         workshop=workshop,
     )
     _save_new(booking)
+    if offer is not None:
+        take_offer(offer, booking=booking, now=now)
     _record_created(booking, actor=actor, user=user)
     return booking
 

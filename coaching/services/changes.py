@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from coaching import policy
 from coaching.exceptions import BookingNotCancellable, BookingNotReschedulable
-from coaching.models import Booking
+from coaching.models import Booking, Refund
 from coaching.schedule import validate_slot
 from coaching.signals import announce
 from coaching.vocabulary import Actor, Change, LogAction
@@ -57,18 +57,38 @@ def cancel_booking(
         else:
             refund_amount = policy.refundable_amount(locked) if refund else 0
         was_pending = locked.status == Booking.Status.PENDING_PAYMENT
-        locked.status = Booking.Status.CANCELLED
-        locked.cancelled_at = now
-        locked.hold_expires_at = None
-        locked.ics_sequence += 1
-        locked.save(update_fields=["status", "cancelled_at", "hold_expires_at", "ics_sequence", "updated_at"])
-        log_booking(locked, LogAction.CANCELLED, actor=actor, user=user, message=reason, refund_due=refund_amount)
-        announce(locked, Change.CANCELLED, actor=actor, refund_amount=refund_amount, reason=reason)
-        request_refund(booking=locked, amount=refund_amount, actor=actor, user=user, reason=reason or "Cancellation")
+        cancel_locked_booking(locked, actor=actor, user=user, refund_amount=refund_amount, reason=reason, now=now)
     if was_pending:
         expire_checkout_quietly(locked)
     locked.refresh_from_db()
     return locked
+
+
+def cancel_locked_booking(
+    locked: Booking,
+    *,
+    actor: str,
+    user=None,
+    refund_amount: int,
+    reason: str,
+    now: datetime,
+    change: Change = Change.CANCELLED,
+    refund_reason: str = "",
+) -> Refund | None:
+    """Cancel an active booking whose row the caller has locked, inside the caller's transaction:
+    status, invite SEQUENCE, log, the announcement (its emails and calendar updates) and the refund
+    owed (sent after commit; returned, or None when nothing is refunded). The caller closes a held
+    checkout after commit."""
+    locked.status = Booking.Status.CANCELLED
+    locked.cancelled_at = now
+    locked.hold_expires_at = None
+    locked.ics_sequence += 1
+    locked.save(update_fields=["status", "cancelled_at", "hold_expires_at", "ics_sequence", "updated_at"])
+    log_booking(locked, LogAction(change), actor=actor, user=user, message=reason, refund_due=refund_amount)
+    announce(locked, change, actor=actor, refund_amount=refund_amount, reason=reason)
+    return request_refund(
+        booking=locked, amount=refund_amount, actor=actor, user=user, reason=refund_reason or reason or "Cancellation"
+    )
 
 
 def reschedule_booking(
@@ -87,12 +107,7 @@ def reschedule_booking(
             raise BookingNotReschedulable("Workshop seats cannot be moved to another date; you can cancel instead.")
         coach = lock_coach(booking.coach)
         locked = lock_booking(booking)
-        if actor == Actor.GUEST:
-            refusal = policy.guest_reschedule_refusal(locked, now=now)
-            if refusal:
-                raise BookingNotReschedulable(refusal)
-        elif locked.status != Booking.Status.CONFIRMED:
-            raise BookingNotReschedulable("Only confirmed bookings can be moved.")
+        refuse_move(locked, actor=actor, now=now)
         if new_start_at == locked.start_at:
             raise BookingNotReschedulable("That is already this booking's time.")
         slot = validate_slot(coach=coach, start_at=new_start_at, now=now, exclude_booking=locked)
@@ -114,3 +129,14 @@ def reschedule_booking(
         announce(locked, Change.RESCHEDULED, actor=actor, old_start_at=old_start_at, old_end_at=old_end_at)
     booking.refresh_from_db()
     return locked
+
+
+def refuse_move(locked: Booking, *, actor: str, now: datetime) -> None:
+    """Raise BookingNotReschedulable when `actor` may not move this (locked) booking now: guests are
+    held to the policy's cut-off and limit; the owner may move any confirmed booking."""
+    if actor == Actor.GUEST:
+        refusal = policy.guest_reschedule_refusal(locked, now=now)
+        if refusal:
+            raise BookingNotReschedulable(refusal)
+    elif locked.status != Booking.Status.CONFIRMED:
+        raise BookingNotReschedulable("Only confirmed bookings can be moved.")

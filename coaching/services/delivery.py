@@ -40,9 +40,9 @@ def deliver_notification(notification_id: int, *, now: datetime | None = None) -
     ).update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE)
     if not claimed:
         return "skipped"
-    notification = Notification.objects.select_related("booking__coach", "booking__workshop__host").get(
-        pk=notification_id
-    )
+    notification = Notification.objects.select_related(
+        "booking__coach", "booking__workshop__host", "waitlist_entry__workshop__host"
+    ).get(pk=notification_id)
     try:
         render_email(notification).send(fail_silently=False)
     except Exception as exc:  # SMTP, DNS, template: all recorded and retried

@@ -1,6 +1,7 @@
 """What an owed email says: subject, plain text, HTML and, where the kind has one, an invite.
 
 Templates are coaching/templates/coaching/emails/<kind>.txt, <kind>.html and <kind>_subject.txt.
+A row names a booking, or (the waiting list's emails) a waiting-list entry.
 """
 
 import zoneinfo
@@ -10,10 +11,11 @@ from email.mime.text import MIMEText
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
 from coaching.invites import build_ics
-from coaching.links import booking_page_url, manage_url
+from coaching.links import booking_page_url, manage_url, waitlist_claim_url, waitlist_leave_url
 from coaching.models import Notification
 from coaching.money import format_money
 from coaching.wallclock import format_in_zone
@@ -55,10 +57,12 @@ def email_context(notification: Notification) -> dict:
         "site_name": settings.WAGTAIL_SITE_NAME,
         "site_url": settings.SITE_URL,
     }
-    for key in ("failed_kind", "failed_recipient", "error", "reason", "amount_display", "problem"):
+    for key in ("failed_kind", "failed_recipient", "error", "reason", "amount_display", "problem", "message"):
         if key in snapshot:
             context[key] = snapshot[key]
     if booking is None:
+        if notification.waitlist_entry is not None:
+            context.update(_waitlist_context(notification, snapshot))
         return context
     guest_zone = zoneinfo.ZoneInfo(booking.guest_timezone)
     coach_zone = booking.host.zone
@@ -82,6 +86,34 @@ def email_context(notification: Notification) -> dict:
         context["manage_url"] = manage_url(booking)
         if notification.kind in BOOK_AGAIN_KINDS:
             context["book_again_url"] = booking_page_url(booking)  # the coach's (or workshop's) page
+    return context
+
+
+def _waitlist_context(notification: Notification, snapshot: dict) -> dict:
+    """A waiting-list email: the workshop's time in both zones, the seats, and the guest's links."""
+    entry = notification.waitlist_entry
+    workshop = entry.workshop
+    guest_zone = zoneinfo.ZoneInfo(entry.guest_timezone)
+    start_at = _instant(snapshot.get("start_at")) or workshop.start_at
+    end_at = _instant(snapshot.get("end_at")) or workshop.end_at
+    seats = snapshot.get("seats", entry.seats)
+    context = {
+        "entry": entry,
+        "workshop": workshop,
+        "host": workshop.host,
+        "when": _both_zones(start_at, end_at, guest_zone, workshop.host.zone),
+        "seats": seats,
+        "position": snapshot.get("position"),
+        "price_display": "" if workshop.is_free else format_money(workshop.price_amount * seats, workshop.currency),
+        "workshops_url": f"{settings.SITE_URL}{reverse('coaching:workshops_calendar')}",
+    }
+    offer_expires_at = _instant(snapshot.get("offer_expires_at"))
+    if offer_expires_at is not None:
+        context["offer_deadline"] = format_in_zone(offer_expires_at, guest_zone)
+    if entry.is_active or notification.kind == "waitlist_offer":
+        context["leave_url"] = waitlist_leave_url(entry)
+    if notification.kind == "waitlist_offer":
+        context["claim_url"] = waitlist_claim_url(entry)
     return context
 
 

@@ -1,4 +1,5 @@
-"""Google Calendar sync: connect/disconnect a coach, pull busy times, push booking events.
+"""Google Calendar sync: connect/disconnect a coach, pull busy times, push booking events, and put
+each workshop (one event, never one per seat) in its host's calendar.
 
 The Google code sits in three layers: `coaching/integrations/google.py` (the only module that
 talks to Google's API), this module (what the site does with it), and the admin screens in
@@ -10,8 +11,8 @@ What these functions guarantee:
   for that coach until someone reconnects.
 - A pull replaces the coach's busy slots inside the pulled window in one transaction, so the
   schedule never sees half an answer.
-- Pushes are idempotent: the event id is derived from the booking reference, so a retried insert
-  finds its own event (409) and updates it instead of creating a second one.
+- Pushes are idempotent: the event id is derived from the booking reference (or the workshop's
+  id), so a retried insert finds its own event (409) and updates it instead of creating a second one.
 - Transient failures (network, 5xx, rate limits) propagate as `google.TransientError` for the task
   to retry with backoff; they never touch a booking.
 """
@@ -30,7 +31,7 @@ from django.utils import timezone
 
 from coaching.crypto import DecryptionFailed, decrypt_text, encrypt_text
 from coaching.integrations import google
-from coaching.models import Booking, Coach, CoachBusySlot
+from coaching.models import Booking, Coach, CoachBusySlot, Workshop
 from coaching.vocabulary import Actor, Change, LogAction
 
 from .enqueue import enqueue
@@ -299,6 +300,22 @@ def _pushable(booking: Booking) -> bool:
     return booking.coach_id is not None and booking.status == Booking.Status.CONFIRMED and is_connected(booking.coach)
 
 
+def _insert_or_update(coach: Coach, *, event_id: str, body: dict) -> str:
+    """Insert the event with our own id into the coach's booking calendar; "created", "updated"
+    (it already existed: our own earlier attempt, or a deleted event with our id) or "skipped" (the
+    grant turned out to be dead)."""
+    try:
+        with _calendar(coach) as client:
+            try:
+                client.insert_event(calendar_id=booking_calendar_id(coach), event={"id": event_id, **body})
+                return "created"
+            except google.Conflict:
+                client.patch_event(calendar_id=booking_calendar_id(coach), event_id=event_id, changes=body)
+                return "updated"
+    except google.GrantRevoked:
+        return "skipped"
+
+
 def push_booking_event(*, booking: Booking) -> str:
     """Put a confirmed 1-on-1 booking in the coach's booking calendar. Idempotent.
 
@@ -307,20 +324,10 @@ def push_booking_event(*, booking: Booking) -> str:
     """
     if not _pushable(booking):
         return "skipped"
-    coach = booking.coach
     event_id = _event_id(booking)
-    body = event_body(booking)
-    try:
-        with _calendar(coach) as client:
-            try:
-                client.insert_event(calendar_id=booking_calendar_id(coach), event={"id": event_id, **body})
-                outcome = "created"
-            except google.Conflict:
-                # Our own earlier attempt (or a deleted event with our id): bring it up to date.
-                client.patch_event(calendar_id=booking_calendar_id(coach), event_id=event_id, changes=body)
-                outcome = "updated"
-    except google.GrantRevoked:
-        return "skipped"
+    outcome = _insert_or_update(booking.coach, event_id=event_id, body=event_body(booking))
+    if outcome == "skipped":
+        return outcome
     with transaction.atomic():
         Booking.objects.filter(pk=booking.pk).update(google_event_id=event_id)
         log_booking(booking, LogAction.GOOGLE_EVENT_PUSHED, actor=Actor.TASK, event_id=event_id, outcome=outcome)
@@ -408,3 +415,134 @@ def schedule_calendar_sync(*, booking: Booking, change: Change) -> str | None:
     booking_id = booking.pk
     transaction.on_commit(lambda: enqueue(task_name, booking_id))
     return task_name
+
+
+# --- workshops in their host's calendar ------------------------------------------------------------
+
+WORKSHOP_PUSH_TASK = "coaching.tasks.push_workshop_event_task"
+WORKSHOP_PATCH_TASK = "coaching.tasks.patch_workshop_event_task"
+WORKSHOP_DELETE_TASK = "coaching.tasks.delete_workshop_event_task"
+# What a workshop's event shows: a change to any of these owes the host's calendar a patch.
+WORKSHOP_EVENT_FIELDS = ("title", "summary", "start_at", "end_at", "location", "online_url", "capacity")
+
+
+def workshop_event_id(workshop: Workshop) -> str:
+    return workshop.google_event_id or google.event_id_for(f"workshop-{workshop.pk}")
+
+
+def workshop_event_body(workshop: Workshop) -> dict:
+    """The host's event for a workshop: when, where, how many seats. No guest's name or address:
+    seats are not in the host's calendar (the admin lists them)."""
+    from django.urls import reverse
+
+    host = workshop.host
+    lines = [
+        f"A workshop you host, booked through {settings.WAGTAIL_SITE_NAME} ({workshop.capacity} seats).",
+        f"Seats and waiting list: {settings.SITE_URL}{reverse('coaching_admin:workshop', args=[workshop.pk])}",
+    ]
+    if workshop.summary:
+        lines += ["", workshop.summary]
+    body = {
+        "summary": f"Workshop: {workshop.title}",
+        "description": "\n".join(lines),
+        "start": {"dateTime": workshop.start_at.isoformat(), "timeZone": host.timezone},
+        "end": {"dateTime": workshop.end_at.isoformat(), "timeZone": host.timezone},
+        "status": "confirmed",
+        "extendedProperties": {"private": {"workshop_id": str(workshop.pk)}},
+    }
+    if workshop.location or workshop.online_url:
+        body["location"] = workshop.location or workshop.online_url
+    return body
+
+
+def _workshop_listed(workshop: Workshop) -> bool:
+    return workshop.is_published and workshop.cancelled_at is None
+
+
+def push_workshop_event(*, workshop: Workshop) -> str:
+    """Put a published workshop in its host's booking calendar. Idempotent.
+
+    Returns "created", "updated" (the event already existed: a retry) or "skipped" (not published,
+    cancelled, or the host not connected).
+    """
+    host = workshop.host
+    if not _workshop_listed(workshop) or not is_connected(host):
+        return "skipped"
+    event_id = workshop_event_id(workshop)
+    outcome = _insert_or_update(host, event_id=event_id, body=workshop_event_body(workshop))
+    if outcome == "skipped":
+        return outcome
+    Workshop.objects.filter(pk=workshop.pk).update(google_event_id=event_id)
+    workshop.google_event_id = event_id
+    logger.info("Workshop %s %s in the host's Google Calendar (%s)", workshop.pk, outcome, event_id)
+    return outcome
+
+
+def patch_workshop_event(*, workshop: Workshop) -> str:
+    """Bring the host's event up to date (moved, renamed). Returns "updated", "created" (never
+    pushed before), "gone" (the host deleted the event: done) or "skipped"."""
+    host = workshop.host
+    if not _workshop_listed(workshop) or not is_connected(host):
+        return "skipped"
+    if not workshop.google_event_id:
+        return push_workshop_event(workshop=workshop)
+    try:
+        with _calendar(host) as client:
+            client.patch_event(
+                calendar_id=booking_calendar_id(host),
+                event_id=workshop.google_event_id,
+                changes=workshop_event_body(workshop),
+            )
+    except google.Gone:
+        return "gone"
+    except google.GrantRevoked:
+        return "skipped"
+    return "updated"
+
+
+def delete_workshop_event(*, workshop: Workshop, host: Coach | None = None) -> str:
+    """Remove the workshop's event from `host`'s calendar (its own host by default; the former
+    host when it changed hands). Returns "deleted", "gone" (already deleted) or "skipped"."""
+    host = host or workshop.host
+    if not is_connected(host):
+        return "skipped"
+    event_id = workshop_event_id(workshop)
+    outcome = "deleted"
+    try:
+        with _calendar(host) as client:
+            client.delete_event(calendar_id=booking_calendar_id(host), event_id=event_id)
+    except google.Gone:
+        outcome = "gone"
+    except google.GrantRevoked:
+        return "skipped"
+    if host.pk == workshop.host_id:
+        Workshop.objects.filter(pk=workshop.pk, google_event_id=event_id).update(google_event_id="")
+        workshop.google_event_id = ""
+    return outcome
+
+
+def schedule_workshop_sync(*, workshop: Workshop, previous: Workshop | None = None) -> list[str]:
+    """Which Google tasks a workshop change needs, enqueued after the change commits.
+
+    `previous` is the workshop as it was before the change (None: just created). A workshop is in
+    its host's calendar while it is published and not cancelled; a moved or renamed one is patched;
+    one that changed hosts leaves the former host's calendar for the new one's. Seat bookings never
+    come here: the host's calendar holds the workshop, not its guests. Returns the tasks' names.
+    """
+    owed: list[tuple[str, tuple]] = []
+    listed = _workshop_listed(workshop)
+    was_listed = previous is not None and _workshop_listed(previous)
+    host_changed = previous is not None and previous.host_id != workshop.host_id
+    if host_changed and was_listed and is_connected(previous.host):
+        owed.append((WORKSHOP_DELETE_TASK, (workshop.pk, previous.host_id)))
+    if is_connected(workshop.host):
+        if not listed:
+            if was_listed and not host_changed:
+                owed.append((WORKSHOP_DELETE_TASK, (workshop.pk,)))
+        elif not was_listed or host_changed or not workshop.google_event_id:
+            owed.append((WORKSHOP_PUSH_TASK, (workshop.pk,)))
+        elif any(getattr(previous, name) != getattr(workshop, name) for name in WORKSHOP_EVENT_FIELDS):
+            owed.append((WORKSHOP_PATCH_TASK, (workshop.pk,)))
+    for task_name, args in owed:
+        transaction.on_commit(lambda task_name=task_name, args=args: enqueue(task_name, *args))
+    return [task_name for task_name, _ in owed]

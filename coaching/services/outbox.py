@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from coaching.models import Booking, Notification
+from coaching.models import Booking, Notification, WaitlistEntry
 from coaching.vocabulary import Change
 
 from .enqueue import enqueue
@@ -47,6 +47,7 @@ KINDS = {
     "reschedule": Kind(GUEST, "REQUEST"),
     "workshop_moved": Kind(GUEST, "REQUEST"),
     "cancellation": Kind(GUEST, "CANCEL"),
+    "workshop_cancelled": Kind(GUEST, "CANCEL"),  # the owner cancelled the workshop: their words, the refund
     "refund": Kind(GUEST),
     "hold_expired": Kind(GUEST),
     "reminder": Kind(GUEST),
@@ -57,6 +58,11 @@ KINDS = {
     "delivery_failed": Kind(OWNER),
     "refund_failed": Kind(OWNER),  # a refund Stripe refused, or that failed too often: refund by hand
     "payment_flagged": Kind(OWNER),  # a payment that does not match its booking: not confirmed, refunded
+    # A workshop's waiting list (the row names a WaitlistEntry, not a booking).
+    "waitlist_joined": Kind(GUEST),  # you are on the list, number n; the link to leave it
+    "waitlist_offer": Kind(GUEST),  # seats are held for you until …: the claim link
+    "waitlist_lapsed": Kind(GUEST),  # the offer was not claimed in time; the seats went to the next in line
+    "waitlist_closed": Kind(GUEST),  # the workshop was cancelled: the owner's words
 }
 
 # Which messages each booking change owes. "held" owes nothing: the guest is on the payment page.
@@ -67,6 +73,8 @@ CHANGE_MESSAGES = {
     # would only repeat it.
     Change.WORKSHOP_MOVED: ("workshop_moved",),
     Change.CANCELLED: ("cancellation", "coach_cancelled"),
+    # The host gets no email per seat: the owner cancelled the whole workshop.
+    Change.WORKSHOP_CANCELLED: ("workshop_cancelled",),
     Change.EXPIRED: ("hold_expired",),
     # Nothing: the guest pressed "back" on the checkout a moment ago and our page tells them
     # "Payment cancelled — nothing was booked". A "hold expired" email would be wrong, and a
@@ -149,6 +157,27 @@ def record_manage_link(booking: Booking, *, now: datetime | None = None) -> list
     return owe([row])
 
 
+def record_waitlist_message(entry: WaitlistEntry, kind: str, **extra) -> list[Notification]:
+    """Owe the guest of a waiting-list entry the `kind` message (once per entry and kind), inside the
+    transaction that changed the entry. `extra` (position, message) is kept with the row."""
+    snapshot = {
+        "start_at": entry.workshop.start_at.isoformat(),
+        "end_at": entry.workshop.end_at.isoformat(),
+        "seats": entry.seats,
+    }
+    if entry.offer_expires_at is not None:
+        snapshot["offer_expires_at"] = entry.offer_expires_at.isoformat()
+    snapshot.update({name: value for name, value in extra.items() if value is not None})
+    row = Notification(
+        waitlist_entry=entry,
+        kind=kind,
+        recipient=entry.guest_email,
+        dedupe_key=f"waitlist:{entry.pk}:{kind}",
+        context=snapshot,
+    )
+    return owe([row])
+
+
 def owe_owner_alert(*, kind: str, dedupe_key: str, context: dict, booking: Booking | None = None) -> list[Notification]:
     """Owe the owner (OWNER_EMAIL) an alert of `kind`, once per `dedupe_key`. Inside the caller's
     transaction, like every other owed message; nothing when no OWNER_EMAIL is set."""
@@ -218,11 +247,8 @@ def _snapshot(booking: Booking, change: str, extra: dict) -> dict:
 
 def _refund_already_announced(booking: Booking) -> bool:
     """The cancellation email of this booking's latest change already told the guest this refund."""
-    announced = (
-        Notification.objects.filter(dedupe_key=_dedupe_key(booking, "cancellation"))
-        .values_list("context", flat=True)
-        .first()
-    )
+    keys = [_dedupe_key(booking, kind) for kind in ("cancellation", "workshop_cancelled")]
+    announced = Notification.objects.filter(dedupe_key__in=keys).values_list("context", flat=True).first()
     return announced is not None and (announced.get("refund_amount") or 0) >= booking.amount_refunded
 
 

@@ -141,11 +141,17 @@ def send_due_refunds(*, now: datetime | None = None, limit: int = 200) -> dict[s
 
 
 def retry_refund(*, refund: Refund, user=None, now: datetime | None = None) -> Refund:
-    """The owner's "retry now" for a failed refund: owed again, sent after commit."""
+    """The owner's "retry now" for a refund not made yet, sent after commit: a failed one is owed
+    again (its attempts start over); a pending one waiting for its next automatic attempt is due now.
+    A refund already made is left alone. The idempotency key is the row's, so a retry that overlaps
+    an attempt in flight never refunds twice."""
     now = now or timezone.now()
     with transaction.atomic():
         changed = Refund.objects.filter(pk=refund.pk, status=Refund.Status.FAILED).update(
             status=Refund.Status.PENDING, attempts=0, next_attempt_at=now, last_error=""
+        )
+        changed += Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING, next_attempt_at__gt=now).update(
+            next_attempt_at=now
         )
         if changed:
             refund_id = refund.pk

@@ -9,6 +9,9 @@ sold at the old time while the workshop moves, and the capacity never drops belo
 moment earlier. `lock_workshop` also locks the host's row (select_related under FOR UPDATE), so a
 1-on-1 booking of the host waits for the change and then sees the workshop where it now is.
 
+`cancel_workshop` is the owner's "cancel the whole workshop": every seat cancelled and refunded, every
+guest told in the owner's words, the waiting list closed, in one transaction under the same lock.
+
 The admin's Workshop snippet saves through these functions (backoffice/forms.py, WorkshopForm.save).
 Workshop must stay a plain model: with Wagtail's DraftStateMixin, publishing a revision writes the
 row directly and would bypass this module.
@@ -16,29 +19,42 @@ row directly and would bypass this module.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
+from wagtail.log_actions import log as log_admin_action
 
-from coaching.exceptions import CapacityBelowSeatsSold, HostHasSessions, InvalidWorkshop
-from coaching.models import Booking, Workshop
-from coaching.schedule import host_sessions_during, seats_sold
+from coaching import policy
+from coaching.exceptions import CapacityBelowSeatsSold, HostHasSessions, InvalidWorkshop, WorkshopNotChangeable
+from coaching.models import Booking, Refund, WaitlistEntry, Workshop
+from coaching.schedule import host_sessions_during, seats_offered, seats_sold
 from coaching.signals import announce
 from coaching.vocabulary import Actor, Change, LogAction
 
-from .holds import release_lapsed_holds
+from .changes import cancel_locked_booking
+from .google_sync import schedule_workshop_sync
+from .holds import expire_checkout_quietly, release_lapsed_holds
 from .locks import booking_transaction, lock_active_seats, lock_coach, lock_workshop
 from .log import log_booking
+from .waitlist import schedule_advance
+from .waitlist_offers import close_waitlist
+
+# The owner's "Cancel workshop" in Wagtail's history of the workshop (registered in wagtail_hooks.py).
+CANCEL_LOG_ACTION = "coaching.cancel_workshop"
 
 # What the owner may set on a workshop; ids and timestamps are the system's.
 EDITABLE_FIELDS = frozenset(
     {
         "title",
         "slug",
+        "series",
         "summary",
         "host",
         "start_at",
@@ -49,6 +65,7 @@ EDITABLE_FIELDS = frozenset(
         "location",
         "online_url",
         "is_published",
+        "waitlist_enabled",
     }
 )
 
@@ -78,6 +95,7 @@ def create_workshop(*, values: Mapping[str, Any], allow_host_clash: bool = False
             lock_coach(workshop.host)
             _refuse_host_sessions(workshop)
         workshop.save()
+        schedule_workshop_sync(workshop=workshop)
     return workshop
 
 
@@ -94,9 +112,11 @@ def change_workshop(
 
     Guarantees, all under the workshop's row lock:
     - the capacity is not below the seats sold (confirmed and unexpired holds; lapsed holds are
-      released first, as a seat booking would release them);
+      released first, as a seat booking would release them) plus the seats offered to the
+      waiting list; a raised capacity is offered to the people waiting after commit;
     - a published workshop does not sit on its host's active 1-on-1 bookings unless
       `allow_host_clash` (the owner has sorted them out);
+    - the workshop's event in its host's Google Calendar follows the change after commit;
     - when the start or end changes, every active seat booking (confirmed or held for payment)
       moves to the new time with its invite SEQUENCE bumped, a WORKSHOP_MOVED entry in its log
       (by `actor` and `user`, old and new times) and a WORKSHOP_MOVED announcement, which owes each
@@ -108,7 +128,9 @@ def change_workshop(
     now = now or timezone.now()
     with booking_transaction():
         locked = lock_workshop(workshop)
+        before = copy.copy(locked)
         old_start_at, old_end_at, old_host_id = locked.start_at, locked.end_at, locked.host_id
+        old_capacity, old_waitlist = locked.capacity, locked.waitlist_enabled
         _apply(locked, changes)
         _validate(locked)
         if locked.host_id != old_host_id:
@@ -116,25 +138,99 @@ def change_workshop(
             lock_coach(locked.host)
 
         release_lapsed_holds(Booking.objects.filter(workshop=locked), now=now)
-        sold = seats_sold(locked, now=now)
-        if locked.capacity < sold:
-            raise CapacityBelowSeatsSold(sold)
+        sold, offered = seats_sold(locked, now=now), seats_offered(locked, now=now)
+        if locked.capacity < sold + offered:
+            raise CapacityBelowSeatsSold(sold, offered)
         if locked.is_published and not allow_host_clash:
             _refuse_host_sessions(locked)
         locked.save()
+        if locked.capacity > old_capacity or (locked.waitlist_enabled and not old_waitlist):
+            # New seats go to the people waiting first, once this change is committed.
+            schedule_advance(locked.pk)
 
         moved_bookings = []
         if locked.start_at != old_start_at or locked.end_at != old_end_at:
             moved_bookings = _move_seats(
                 locked, old_start_at=old_start_at, old_end_at=old_end_at, actor=actor, user=user
             )
-            # Seats are never pushed to Google (the calendar receiver skips bookings without a
-            # coach). When workshops themselves are pushed to their host's calendar, the move of
-            # the host's event is enqueued here, with transaction.on_commit like the booking pushes
-            # in services/google_sync.py.
+        # The workshop itself is in its host's calendar (seats never are): moved, renamed,
+        # unpublished or handed to another host, the event follows after commit.
+        schedule_workshop_sync(workshop=locked, previous=before)
     return WorkshopChange(
         workshop=locked, old_start_at=old_start_at, old_end_at=old_end_at, moved_bookings=moved_bookings
     )
+
+
+@dataclass(frozen=True)
+class WorkshopCancellation:
+    """What `cancel_workshop` did: the seats cancelled, the refunds owed, the waiting list closed."""
+
+    workshop: Workshop
+    cancelled_bookings: list[Booking]
+    refunds: list[Refund]
+    closed_entries: list[WaitlistEntry]
+
+
+def cancel_workshop(
+    *, workshop: Workshop, message: str, actor: str = Actor.OWNER, user=None, now: datetime | None = None
+) -> WorkshopCancellation:
+    """Cancel a workshop and everything sold for it, in one transaction under its row lock.
+
+    Guarantees:
+    - every active seat (confirmed or held for payment) is cancelled: invite SEQUENCE bumped, a
+      WORKSHOP_CANCELLED entry in its log (by `actor` and `user`, with `message`), and its guest
+      owed an email with the owner's `message`, the refund and a METHOD:CANCEL invite;
+    - everything paid is refunded in full: owed here, under the lock, and sent to the payment
+      provider after commit with retries (services/refunds.py); a refund that fails is marked
+      failed, logged and reported to the owner, and listed in the admin with a Retry button, so
+      one failing refund never stops the others; the checkouts of held seats are closed after commit;
+    - everyone on the waiting list is taken off it and told, in the owner's words;
+    - the workshop is marked cancelled and unpublished (no longer listed or bookable), the change
+      is in Wagtail's history of the workshop, and its event leaves the host's Google Calendar.
+    Raises InvalidWorkshop (no message), WorkshopNotChangeable (already cancelled) or Busy; nothing
+    is written when it raises.
+    """
+    message = (message or "").strip()
+    if not message:
+        raise InvalidWorkshop("Please write a few words to the guests: they receive them with the cancellation.")
+    now = now or timezone.now()
+    with booking_transaction():
+        locked = lock_workshop(workshop)
+        if locked.cancelled_at is not None:
+            raise WorkshopNotChangeable("This workshop is already cancelled.")
+        before = copy.copy(locked)
+        cancelled, refunds = [], []
+        for booking in lock_active_seats(locked):
+            was_pending = booking.status == Booking.Status.PENDING_PAYMENT
+            refund_amount = policy.refundable_amount(booking)
+            refund = cancel_locked_booking(
+                booking,
+                actor=actor,
+                user=user,
+                refund_amount=refund_amount,
+                reason=message,
+                now=now,
+                change=Change.WORKSHOP_CANCELLED,
+                refund_reason="Workshop cancelled",
+            )
+            if refund is not None:
+                refunds.append(refund)
+            if was_pending:
+                transaction.on_commit(functools.partial(expire_checkout_quietly, booking))
+            cancelled.append(booking)
+        closed = close_waitlist(locked, message=message, now=now)
+        locked.cancelled_at = now
+        locked.cancellation_message = message
+        locked.is_published = False
+        locked.save(update_fields=["cancelled_at", "cancellation_message", "is_published", "updated_at"])
+        schedule_workshop_sync(workshop=locked, previous=before)  # out of the host's calendar
+        log_admin_action(
+            instance=locked,
+            action=CANCEL_LOG_ACTION,
+            user=user,
+            data={"seats_cancelled": len(cancelled), "refunds": len(refunds), "waiting_list_closed": len(closed)},
+        )
+    return WorkshopCancellation(workshop=locked, cancelled_bookings=cancelled, refunds=refunds, closed_entries=closed)
 
 
 def _move_seats(workshop: Workshop, *, old_start_at: datetime, old_end_at: datetime, actor: str, user) -> list[Booking]:

@@ -1,4 +1,5 @@
-"""Fixtures shared by the booking domain's tests: the outside world's local stand-ins and a frozen clock.
+"""Fixtures shared by the booking domain's tests: the outside world's local stand-ins, a frozen clock,
+and `after_commit` (run a service and what it left for after its commit).
 
 Stand-ins live in coaching/tests/standins/; factories in coaching/tests/factories.py; request helpers
 (the HTMX headers) in coaching/tests/http.py.
@@ -54,3 +55,15 @@ def google_api(settings, monkeypatch):
 
     script()  # by default any call to Google fails the test (nothing scripted)
     return script
+
+
+@pytest.fixture
+def after_commit(django_capture_on_commit_callbacks):
+    """`after_commit(action)`: run `action` and then what it left for after its commit (the tasks it
+    enqueued, which run in-process, and the emails they owe), as a committed request would."""
+
+    def run(action):
+        with django_capture_on_commit_callbacks(execute=True):
+            return action()
+
+    return run

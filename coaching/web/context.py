@@ -37,14 +37,16 @@ from coaching.schedule import (
     get_month_schedule,
     get_workshops_month,
     seats_left,
+    series_dates,
     validate_slot,
+    waitlist_refusal,
     workshop_refusal,
 )
 from coaching.schedule.next_available import next_free_slot, workshops_with_seats
 from coaching.wallclock import month_bounds
 from coaching.zones import zone_from_name, zone_title
 
-from .forms import GuestDetailsForm, WorkshopBookingForm
+from .forms import GuestDetailsForm, WaitlistForm, WorkshopBookingForm
 from .parsing import iso_z, month_param, parse_day, parse_month, parse_start
 
 INSTANCE = re.compile(r"cal(?:[2-9]|[1-9][0-9])")
@@ -393,14 +395,20 @@ def slot_panel_context(
 def workshop_panel_context(
     request: HttpRequest | None, workshop: Workshop, *, form=None, links: CalendarLinks | None = None
 ) -> dict:
-    """The "book a seat" panel of a workshop, including whether it can be booked now and why not."""
-    left = seats_left(workshop)
+    """The "book a seat" panel of a workshop, including whether it can be booked now and why not,
+    and whether its waiting list can be joined instead."""
+    now = timezone.now()
+    left = seats_left(workshop, now=now)
     zone = viewer_zone(request)
-    refusal = workshop_refusal(workshop, seats_left=left, now=timezone.now())
+    refusal = workshop_refusal(workshop, seats_left=left, now=now)
+    waitlist_refused = waitlist_refusal(workshop, seats_left=left, now=now)
     links = links or CalendarLinks(request, coach=None, instance=requested_instance(getattr(request, "GET", None)))
     local = workshop.start_at.astimezone(zone)
     returning = returning_from_checkout(request, workshop=workshop)
     return {
+        "waitlist_open": waitlist_refused is None,
+        "waitlist_refusal": waitlist_refused,
+        "waitlist_action": reverse("coaching:workshop_waitlist", args=[workshop.slug]),
         "workshop": workshop,
         "cal": links.instance,
         "p": id_prefix(links.instance),
@@ -449,3 +457,13 @@ def confirmation_context(request: HttpRequest | None, booking: Booking) -> dict:
         "google_calendar_url": google_calendar_url(booking),
         "manage_url": manage_url(booking),
     }
+
+
+def workshop_page_context(request: HttpRequest, workshop: Workshop) -> dict:
+    """A workshop's own page (pages.WorkshopPage): its booking panel, the waiting-list form when it
+    is sold out, and every upcoming date of its series."""
+    context = workshop_panel_context(request, workshop)
+    if context["waitlist_open"]:
+        context["waitlist_form"] = WaitlistForm()
+    context["series_dates"] = series_dates(workshop)
+    return context

@@ -63,3 +63,47 @@ class WorkshopBookingForm(GuestDetailsForm):
             self.fields["seats"].widget.attrs["max"] = max(1, min(seats_left, MAX_SEATS_PER_BOOKING))
         # Seats first: it is the one choice that matters for a group booking.
         self.order_fields(["seats", "name", "email", "phone", "notes"])
+
+
+class WaitlistForm(forms.Form):
+    """Joining a sold-out workshop's waiting list: who, and for how many seats."""
+
+    seats = forms.IntegerField(
+        label="Seats",
+        min_value=1,
+        max_value=MAX_SEATS_PER_BOOKING,
+        initial=1,
+        error_messages={"invalid": "Please enter a whole number of seats."},
+    )
+    name = forms.CharField(label="Your name", max_length=120)
+    email = forms.EmailField(label="Email", max_length=254)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        autocomplete = {"name": "name", "email": "email", "seats": "off"}
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("class", INPUT_CLASSES)
+            field.widget.attrs.setdefault("autocomplete", autocomplete[name])
+        self.fields["seats"].widget.attrs["inputmode"] = "numeric"
+
+    clean_name = GuestDetailsForm.clean_name
+
+    def guest(self, *, timezone: str) -> Guest:
+        return Guest(name=self.cleaned_data["name"], email=self.cleaned_data["email"], timezone=timezone)
+
+
+class ClaimOfferForm(forms.Form):
+    """Claiming seats offered from the waiting list: the name and email are the entry's already."""
+
+    phone = forms.CharField(label="Phone (optional)", max_length=40, required=False)
+    notes = forms.CharField(
+        label="Anything the host should know? (optional)", max_length=2000, required=False, widget=forms.Textarea
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", INPUT_CLASSES)
+        self.fields["phone"].widget.input_type = "tel"
+        self.fields["phone"].widget.attrs["autocomplete"] = "tel"
+        self.fields["notes"].widget.attrs["rows"] = 3

@@ -24,22 +24,23 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from coaching import policy
 from coaching.exceptions import BookingError, BookingNotCancellable, BookingNotReschedulable
 from coaching.links import InvalidManageLink, booking_page_path, ics_url, read_manage_token
-from coaching.models import Booking, BookingPolicy
+from coaching.models import Booking, BookingPolicy, Workshop
 from coaching.money import format_money
-from coaching.schedule import get_move_schedule, validate_slot
+from coaching.schedule import get_move_schedule, seat_move_refusal, seats_left, series_dates, validate_slot
 from coaching.services import cancel_booking, reschedule_booking
 from coaching.services.outbox import record_manage_link
+from coaching.services.series import move_seat
 from coaching.vocabulary import Actor
 from coaching.zones import zone_from_name
 
 from .context import link_days, schedule_context
 from .parsing import iso_z, parse_day, parse_month, parse_start
+from .privacy import private_page
 from .ratelimit import check, ratelimit, too_many_requests
 
 PAGE = "coaching/manage_booking.html"
@@ -55,28 +56,6 @@ DONE_MESSAGES = {
     "cancelled": "Your booking is cancelled. We've emailed you a confirmation.",
     "rescheduled": "Your booking has been moved. We've emailed you the new time and an updated calendar invite.",
 }
-
-
-def private_page(view=None, *, referrer_policy: str = "no-referrer"):
-    """No caching anywhere and no Referer leaving the page: the URL itself is the key to the booking.
-
-    Pages that hold a POST form (the confirmation steps, the lost-link form) send `same-origin`
-    instead of `no-referrer`: under `no-referrer` browsers send `Origin: null` and no Referer with
-    the form, and Django's CSRF check (Origin, and Referer over HTTPS) refuses the POST. `same-origin`
-    still sends nothing to any other site; the only Referer it allows goes back to us.
-    """
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapped(request, *args, **kwargs):
-            response = view(request, *args, **kwargs)
-            response.headers.setdefault("Referrer-Policy", referrer_policy)
-            response["X-Robots-Tag"] = "noindex, nofollow"
-            return response
-
-        return never_cache(wrapped)
-
-    return decorator(view) if view is not None else decorator
 
 
 def per_ip(scope: str, rate_setting: str):
@@ -131,13 +110,20 @@ def policy_in_words(
     if not booking.is_active:
         return []
     lines = cancel_rules(current, booking) if not cancel_refusal else []
-    if booking.is_workshop:
+    moves = current.max_reschedules
+    at_most = f"{moves} time{'s' if moves != 1 else ''} at most (moved {booking.reschedule_count} so far)"
+    if booking.is_workshop and booking.workshop.series_id is None:
         lines.append("Workshop seats cannot be moved to another date.")
-    elif not move_refusal:
-        moves = current.max_reschedules
+    elif move_refusal:
+        pass  # the page says why it cannot move instead
+    elif booking.is_workshop:
         lines.append(
-            f"You can move the booking up to {current.reschedule_cutoff_hours} hours before it starts, "
-            f"{moves} time{'s' if moves != 1 else ''} at most (moved {booking.reschedule_count} so far)."
+            f"You can move your seat to another date of this workshop up to {current.reschedule_cutoff_hours} "
+            f"hours before it starts, {at_most}."
+        )
+    else:
+        lines.append(
+            f"You can move the booking up to {current.reschedule_cutoff_hours} hours before it starts, {at_most}."
         )
     return lines
 
@@ -191,7 +177,8 @@ def page_context(request: HttpRequest, booking: Booking, token: str, *, now: dat
         "move_refusal": move_refusal,
         "manage_url": manage_url_for(token),
         "cancel_url": manage_url_for(token, "manage_cancel"),
-        "reschedule_url": manage_url_for(token, "manage_reschedule"),
+        "reschedule_url": manage_url_for(token, "manage_move_date" if booking.is_workshop else "manage_reschedule"),
+        "move_label": "Move to another date" if booking.is_workshop else "Move to another time",
         "done_message": DONE_MESSAGES.get(request.GET.get("done", "")),
     }
 
@@ -310,6 +297,8 @@ def movable_booking(view):
 @movable_booking
 def manage_reschedule(request: HttpRequest, token: str, *, booking: Booking, context: dict) -> HttpResponse:
     """The calendar of times this booking can move to (a month; the booking's own month by default)."""
+    if booking.is_workshop:
+        raise BookingNotReschedulable("A workshop seat moves to another date of the workshop, not another time.")
     zone = request.user_timezone
     if request.GET.get("month"):
         year, month = parse_month(request.GET["month"], zone=zone)
@@ -355,6 +344,75 @@ def manage_reschedule_confirm(request: HttpRequest, token: str, *, booking: Book
         return render_page(request, context, region="action")
     try:
         reschedule_booking(booking=booking, new_start_at=new_start_at, actor=Actor.GUEST)
+    except BookingError as exc:
+        booking.refresh_from_db()
+        return render_change_refused(request, page_context(request, booking, token), exc)
+    return HttpResponseRedirect(manage_url_for(token, done="rescheduled"), status=303)
+
+
+# --- move a workshop seat to another date of its series ------------------------------------------
+
+
+def seat_move_context(request: HttpRequest, booking: Booking, token: str) -> dict:
+    """The other dates of the seat's series, each with its seats left and whether the seat can go there."""
+    now = timezone.now()
+    dates = []
+    for date in series_dates(booking.workshop, now=now):
+        if date.workshop.pk == booking.workshop_id:
+            continue
+        refusal = seat_move_refusal(booking, date.workshop, seats_left=date.seats_left, now=now)
+        dates.append(
+            {
+                "date": date,
+                "refusal": refusal.message if refusal else "",
+                "confirm_url": manage_url_for(token, "manage_move_date_confirm", date=date.workshop.slug),
+            }
+        )
+    return {"choosing_date": True, "series_dates": dates}
+
+
+def target_date(booking: Booking, slug: str | None) -> Workshop:
+    """The date a seat is to move to, from the query string. Raises BookingNotReschedulable."""
+    target = Workshop.objects.select_related("host").filter(slug=slug or "", series__isnull=False).first()
+    if target is None or target.series_id != booking.workshop.series_id:
+        raise BookingNotReschedulable("Please choose one of the dates shown.")
+    return target
+
+
+@require_GET
+@private_page
+@per_ip("manage", "MAGIC_LINK_RATE")
+@movable_booking
+def manage_move_date(request: HttpRequest, token: str, *, booking: Booking, context: dict) -> HttpResponse:
+    """The other dates of the workshop a seat can move to."""
+    if not booking.is_workshop:
+        raise BookingNotReschedulable("Only workshop seats move to another date.")
+    context.update(seat_move_context(request, booking, token))
+    return render_page(request, context, region="action")
+
+
+@require_http_methods(["GET", "POST"])
+@private_page(referrer_policy="same-origin")
+@per_ip("manage", "MAGIC_LINK_RATE")
+@movable_booking
+def manage_move_date_confirm(request: HttpRequest, token: str, *, booking: Booking, context: dict) -> HttpResponse:
+    """GET: "move your seat from … to …?" with the new date in both zones. POST: move it."""
+    target = target_date(booking, request.GET.get("date"))
+    if request.method == "GET":
+        # Only a read here: say now if the date cannot take the seat, rather than after the guest confirms.
+        now = timezone.now()
+        refusal = seat_move_refusal(booking, target, seats_left=seats_left(target, now=now), now=now)
+        if refusal is not None:
+            raise refusal
+        context.update(
+            confirm_move=True,
+            new_start_at=target.start_at,
+            new_end_at=target.end_at,
+            confirm_url=manage_url_for(token, "manage_move_date_confirm", date=target.slug),
+        )
+        return render_page(request, context, region="action")
+    try:
+        move_seat(booking=booking, to_workshop=target, actor=Actor.GUEST)
     except BookingError as exc:
         booking.refresh_from_db()
         return render_change_refused(request, page_context(request, booking, token), exc)

@@ -3,7 +3,7 @@ of it for HTMX."""
 
 from django.urls import path
 
-from . import booking, files, health, manage, payments, webhook, zone
+from . import booking, files, health, manage, payments, waitlist, webhook, zone
 
 app_name = "coaching"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("book/coach/<slug:slug>/slot/", booking.coach_slot, name="coach_slot"),
     path("book/workshops/", booking.workshops_calendar, name="workshops_calendar"),
     path("book/workshop/<slug:slug>/", booking.workshop_book, name="workshop_book"),
+    path("book/workshop/<slug:slug>/waitlist/", waitlist.workshop_waitlist, name="workshop_waitlist"),
     path("book/timezone/", zone.set_timezone, name="set_timezone"),
     path("book/timezone/options/", zone.timezone_options, name="timezone_options"),
     # Files.
@@ -38,5 +39,14 @@ urlpatterns = [
         manage.manage_reschedule_confirm,
         name="manage_reschedule_confirm",
     ),
+    path("bookings/manage/<str:token>/move-date/", manage.manage_move_date, name="manage_move_date"),
+    path(
+        "bookings/manage/<str:token>/move-date/confirm/",
+        manage.manage_move_date_confirm,
+        name="manage_move_date_confirm",
+    ),
     path("bookings/lost-link/", manage.lost_link, name="lost_link"),
+    # A workshop's waiting list, from the links in its emails.
+    path("waitlist/<str:token>/claim/", waitlist.waitlist_claim, name="waitlist_claim"),
+    path("waitlist/<str:token>/leave/", waitlist.waitlist_leave, name="waitlist_leave"),
 ]

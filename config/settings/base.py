@@ -252,6 +252,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-holds": {"task": "coaching.tasks.expire_holds_task", "schedule": timedelta(minutes=1)},
     "deliver-outbox": {"task": "coaching.tasks.deliver_pending_notifications", "schedule": timedelta(minutes=1)},
     "send-refunds": {"task": "coaching.tasks.send_due_refunds", "schedule": timedelta(minutes=1)},
+    "advance-waitlists": {"task": "coaching.tasks.advance_due_waitlists", "schedule": timedelta(minutes=1)},
     "send-reminders": {"task": "coaching.tasks.send_due_reminders", "schedule": timedelta(minutes=10)},
     "google-busy-pull": {"task": "coaching.tasks.pull_all_busy_times", "schedule": crontab(minute="*/15")},
 }

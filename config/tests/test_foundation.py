@@ -8,7 +8,16 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 
-from coaching.models import AvailabilityBlock, Booking, Coach, DateOverride, TimeOff, WeeklyHours, Workshop
+from coaching.models import (
+    AvailabilityBlock,
+    Booking,
+    Coach,
+    DateOverride,
+    TimeOff,
+    WeeklyHours,
+    Workshop,
+    WorkshopSeries,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +47,7 @@ def test_seed_demo_twice_leaves_identical_counts():
     first = _counts()
     call_command("seed_demo", stdout=StringIO())
     assert _counts() == first
-    assert first["Coach"] == 3 and first["Workshop"] == 3
+    assert first["Coach"] == 3 and first["Workshop"] == 6  # three workshops, and a series of three dates
     zones = set(Coach.objects.values_list("timezone", flat=True))
     assert zones == {"Europe/London", "America/New_York", "Asia/Tokyo"}
     # Weekly hours for every coach (the calendar never runs dry), one override, one week off, one
@@ -49,13 +58,19 @@ def test_seed_demo_twice_leaves_identical_counts():
     assert (first["DateOverride"], first["TimeOff"], first["AvailabilityBlock"]) == (1, 1, 1)
 
 
-def test_seeded_workshops_include_free_paid_and_nearly_full():
+def test_seeded_workshops_include_free_paid_sold_out_with_a_waiting_list_and_a_series():
     call_command("seed_demo", stdout=StringIO())
     prices = {w.slug: w.price_amount for w in Workshop.objects.all()}
     assert 0 in prices.values() and any(p > 0 for p in prices.values())
-    nearly_full = Workshop.objects.get(slug="deep-work-sprint")
-    sold = sum(Booking.objects.active().filter(workshop=nearly_full).values_list("seats", flat=True))
-    assert nearly_full.capacity - sold == 1
+    sold_out = Workshop.objects.get(slug="deep-work-sprint")
+    sold = sum(Booking.objects.active().filter(workshop=sold_out).values_list("seats", flat=True))
+    assert sold == sold_out.capacity
+    assert list(sold_out.waitlist_entries.values_list("guest_name", "status")) == [("Priya Shah", "waiting")]
+    series = WorkshopSeries.objects.get(slug="saturday-deep-work")
+    starts = list(series.dates.order_by("start_at").values_list("start_at", flat=True))
+    assert len(starts) == 3 and len({start.month for start in starts}) == 3
+    paid = Booking.objects.filter(workshop__slug="leading-through-change", is_paid=True)
+    assert paid.count() == 2 and all(b.amount_paid == 4500 for b in paid)
 
 
 def test_home_page_and_admin_login_answer(client):

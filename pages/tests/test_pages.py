@@ -34,7 +34,11 @@ def test_seed_creates_one_page_per_coach_and_workshop_under_their_indexes(seeded
     coach_index = CoachIndexPage.objects.get()
     workshop_index = WorkshopIndexPage.objects.get()
     assert {page.coach for page in CoachPage.objects.child_of(coach_index)} == set(Coach.objects.all())
-    assert {page.workshop for page in WorkshopPage.objects.child_of(workshop_index)} == set(Workshop.objects.all())
+    # One page per workshop, and one per series (on its first date; it lists the others).
+    expected = set(Workshop.objects.filter(series__isnull=True)) | {
+        Workshop.objects.filter(series__slug="saturday-deep-work").order_by("start_at").first()
+    }
+    assert {page.workshop for page in WorkshopPage.objects.child_of(workshop_index)} == expected
     assert any(block.block_type == "booking_calendar" for block in HomePage.objects.get().body)
 
 
@@ -63,14 +67,29 @@ def test_coach_page_runs_a_bounded_number_of_queries(seeded, client, django_asse
 
 
 def test_workshop_page_shows_date_host_seats_price_and_the_seat_form(seeded, client):
-    response = client.get("/workshops/deep-work-sprint/")
+    response = client.get("/workshops/career-clarity-lab/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Yuki Tanaka" in html
-    assert "1 of 8" in html  # seeded nearly full: 7 of 8 taken
+    assert "Amara Okafor" in html
+    assert "20 of 20" in html
     assert "Book a seat" in html and 'name="seats"' in html
-    assert 'hx-post="/book/workshop/deep-work-sprint/"' in html
+    assert 'hx-post="/book/workshop/career-clarity-lab/"' in html
     assert "(London, GMT" in html  # the date says its zone (GMT or GMT+1)
+
+
+def test_a_sold_out_workshop_page_offers_its_waiting_list(seeded, client):
+    html = client.get("/workshops/deep-work-sprint/").content.decode()
+    assert "Sold out</span> · waiting list open" in html
+    assert "Join the waiting list" in html and "data-waitlist-form" in html
+    assert 'hx-post="/book/workshop/deep-work-sprint/waitlist/"' in html
+    assert 'name="seats"' in html and "Book a seat" not in html
+
+
+def test_a_series_page_lists_every_date_with_its_seats(seeded, client):
+    html = client.get("/workshops/saturday-deep-work/").content.decode()
+    assert html.count('data-date="saturday-deep-work-') == 3
+    assert "2 seats left" in html and html.count("6 seats left") == 2  # the first date has four guests
+    assert "This date" in html and html.count("Book this date") == 2
 
 
 def test_workshop_index_shows_the_all_workshops_calendar(seeded, client):

@@ -8,7 +8,18 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.models import Page, Site
 
-from coaching.models import AvailabilityBlock, Booking, Coach, DateOverride, TimeOff, WeeklyHours, Workshop
+from coaching.models import (
+    AvailabilityBlock,
+    Booking,
+    Coach,
+    DateOverride,
+    TimeOff,
+    WaitlistEntry,
+    WeeklyHours,
+    Workshop,
+    WorkshopSeries,
+)
+from coaching.services.payment import LOCAL_PAYMENT_INTENT_PREFIX
 from coaching.wallclock import local_to_utc
 from pages.models import CoachIndexPage, CoachPage, HomePage, StandardPage, WorkshopIndexPage, WorkshopPage
 from snippets.models import FAQ, Testimonial
@@ -210,7 +221,7 @@ def ensure_workshops(coaches: dict[str, Coach]) -> list[Workshop]:
             "slug": "deep-work-sprint",
             "title": "Deep Work Sprint",
             "host": coaches["yuki-tanaka"],
-            "summary": "Ninety minutes of guided focus practice. Almost full — grab a seat.",
+            "summary": "Ninety minutes of guided focus practice. Sold out — join the waiting list for a seat that frees up.",
             "day": _next_weekday(today, 5, 1),  # Saturday, next week
             "start": time(10, 0),
             "hours": 1.5,
@@ -238,11 +249,43 @@ def ensure_workshops(coaches: dict[str, Coach]) -> list[Workshop]:
         }
         workshop, created = Workshop.objects.get_or_create(slug=spec["slug"], defaults=defaults)
         workshops.append(workshop)
-    _fill_nearly_full(workshops[2], seats_taken=7)
-    return workshops
+    _fill(workshops[2], seats_taken=8)  # sold out…
+    _wait(workshops[2], name="Priya Shah", email="priya@demo.invalid")  # …with someone on its waiting list
+    _fill(workshops[1], seats_taken=2, paid=True)  # paid seats, refunded by the test checkout if cancelled
+    return workshops + ensure_series(coaches["yuki-tanaka"])
 
 
-def _fill_nearly_full(workshop: Workshop, *, seats_taken: int) -> None:
+def ensure_series(host: Coach) -> list[Workshop]:
+    """ "Saturday Deep Work": one workshop on the first Saturday of each of the next three months,
+    18:00 in Tokyo, six seats a date (a WorkshopSeries of three Workshop rows)."""
+    series, _ = WorkshopSeries.objects.get_or_create(
+        slug="saturday-deep-work",
+        defaults={"title": "Saturday Deep Work", "summary": "Two hours of quiet, focused work together, monthly."},
+    )
+    today = timezone.now().date()
+    dates = []
+    for number in range(1, 4):
+        first = date(today.year + (today.month - 1 + number) // 12, (today.month - 1 + number) % 12 + 1, 1)
+        start_at = local_to_utc(_next_weekday(first, 5, 0), time(18, 0), host.zone)
+        workshop, _ = Workshop.objects.get_or_create(
+            slug=f"saturday-deep-work-{number}",
+            defaults={
+                "title": "Saturday Deep Work",
+                "series": series,
+                "host": host,
+                "summary": series.summary,
+                "start_at": start_at,
+                "end_at": start_at + timedelta(hours=2),
+                "capacity": 6,
+                "online_url": "https://meet.example.com/saturday-deep-work",
+            },
+        )
+        dates.append(workshop)
+    _fill(dates[0], seats_taken=4)
+    return dates
+
+
+def _fill(workshop: Workshop, *, seats_taken: int, paid: bool = False) -> None:
     existing = Booking.objects.filter(workshop=workshop, guest_email__endswith="@demo.invalid").count()
     Booking.objects.bulk_create(
         [
@@ -253,13 +296,26 @@ def _fill_nearly_full(workshop: Workshop, *, seats_taken: int) -> None:
                 seats=1,
                 status=Booking.Status.CONFIRMED,
                 guest_name=f"Demo guest {n + 1}",
-                guest_email=f"guest{n + 1}@demo.invalid",
+                guest_email=f"guest{n + 1}.{workshop.slug}@demo.invalid",
                 guest_timezone=workshop.host.timezone,
                 currency=workshop.currency,
                 confirmed_at=timezone.now(),
+                amount_due=workshop.price_amount if paid else 0,
+                is_paid=paid,
+                amount_paid=workshop.price_amount if paid else 0,
+                # "Paid" through the built-in test checkout: a refund is recorded, no money moves.
+                stripe_payment_intent_id=f"{LOCAL_PAYMENT_INTENT_PREFIX}demo{n + 1}{workshop.pk}" if paid else "",
             )
             for n in range(existing, seats_taken)
         ]
+    )
+
+
+def _wait(workshop: Workshop, *, name: str, email: str) -> None:
+    WaitlistEntry.objects.get_or_create(
+        workshop=workshop,
+        guest_email=email,
+        defaults={"guest_name": name, "guest_timezone": "Europe/London", "seats": 1},
     )
 
 
@@ -343,8 +399,11 @@ def ensure_booking_pages(home: HomePage, coaches: dict, workshops: list) -> list
         _publish_child(home, workshop_index)
         report.append("Created page: Workshops")
     for workshop in workshops:
+        if workshop.series_id and workshop.series.dates.exclude(pk=workshop.pk).filter(pages__isnull=False).exists():
+            continue  # one page per series: it lists every date
         if not WorkshopPage.objects.filter(workshop=workshop).exists():
-            _publish_child(workshop_index, WorkshopPage(title=workshop.title, slug=workshop.slug, workshop=workshop))
+            slug = workshop.series.slug if workshop.series_id else workshop.slug
+            _publish_child(workshop_index, WorkshopPage(title=workshop.title, slug=slug, workshop=workshop))
             report.append(f"Created workshop page: {workshop.title}")
     if not any(block.block_type == "booking_calendar" for block in home.body):
         first_coach = next(iter(coaches.values()))
