@@ -23,7 +23,7 @@ from coaching.money import format_money
 from coaching.services.waitlist import claim_offer, join_waitlist, leave_waitlist, waitlist_position
 from coaching.zones import zone_from_name
 
-from .context import calendar_context, workshop_panel_context
+from .context import CalendarLinks, CalendarState, calendar_context, requested_instance, workshop_panel_context
 from .forms import ClaimOfferForm, WaitlistForm
 from .parsing import get_workshop
 from .privacy import private_page
@@ -45,11 +45,14 @@ def workshop_waitlist(request: HttpRequest, slug: str) -> HttpResponse:
         workshop = get_workshop(slug)
     except BookingError as exc:
         return render_refusal(request, exc)
+    instance = requested_instance(request.GET)
+    links = CalendarLinks(request, coach=None, instance=instance)
     page = {}
-    if not request.htmx:
-        local_day = workshop.start_at.astimezone(request.user_timezone).date()
-        page = calendar_context(request, coach=None, year=local_day.year, month=local_day.month)
-    panel = {**page, **workshop_panel_context(request, workshop), "slide_over_open": True}
+    if not request.htmx:  # the all-workshops calendar around the panel, on the workshop's month
+        local = workshop.start_at.astimezone(request.user_timezone)
+        state = CalendarState(month=(local.year, local.month))
+        page = calendar_context(request, coach=None, state=state, instance=instance, open_panel=False)
+    panel = {**page, **workshop_panel_context(request, workshop, links=links), "slide_over_open": True}
     form = WaitlistForm(request.POST if request.method == "POST" else None)
     panel["waitlist_form"] = form
     if request.method == "GET":

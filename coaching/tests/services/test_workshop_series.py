@@ -159,7 +159,7 @@ def test_a_guest_is_held_to_the_reschedule_cutoff_and_limit(frozen_clock):
     policy = get_policy()
     policy.max_reschedules = 1
     policy.save()
-    with pytest.raises(BookingNotReschedulable, match="already been moved 1 times"):
+    with pytest.raises(BookingNotReschedulable, match="already been moved 1 time,"):
         move_seat(booking=booking, to_workshop=may, actor=Actor.GUEST)
 
     move_seat(booking=booking, to_workshop=may, actor=Actor.OWNER)  # the owner can still move it
