@@ -25,6 +25,7 @@ from .coaches import Coach, Workshop, WorkshopSeries
 from .hours import WEEKDAY_NAMES, DateOverride, TimeOff, WeeklyHours
 from .outbox import Notification
 from .owner_settings import BookingPolicy
+from .recurring import BookingSeries
 from .refunds import Refund
 from .waitlist import WaitlistEntry, offered_seats_subquery
 
@@ -34,6 +35,7 @@ __all__ = [
     "Booking",
     "BookingLog",
     "BookingPolicy",
+    "BookingSeries",
     "Coach",
     "CoachBusySlot",
     "DateOverride",

@@ -111,6 +111,11 @@ class Booking(models.Model):
     ics_sequence = models.PositiveIntegerField(default=0)
     invite_uid_domain = models.CharField(max_length=255, default=default_invite_domain, editable=False)
     reschedule_count = models.PositiveSmallIntegerField(default=0)
+    # Set on each occurrence of recurring sessions (models/recurring.py); its number in the series.
+    series = models.ForeignKey(
+        "coaching.BookingSeries", null=True, blank=True, on_delete=models.PROTECT, related_name="occurrences"
+    )
+    series_number = models.PositiveSmallIntegerField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,0 +1,79 @@
+"""Recurring sessions: when each occurrence of a series falls, and which of them are free.
+
+A series repeats in the coach's zone: "Tuesdays 18:00" stays 18:00 on the coach's wall clock on
+both sides of a DST change, so its UTC instant shifts by an hour there (and a guest in another zone
+may see their local time move). Each occurrence is checked with `validate_slot`, the same rule the
+calendar and the booking service apply to a single session, so a series can never be offered a
+time that a single booking would be refused.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from coaching.exceptions import BookingError
+from coaching.models import Coach
+from coaching.wallclock import local_to_utc
+
+from .slots import validate_slot
+
+WEEKLY = 1
+FORTNIGHTLY = 2
+EVERY_WEEKS_CHOICES = ((WEEKLY, "Weekly"), (FORTNIGHTLY, "Fortnightly"))
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One date of a series: its number (1 = the first), its time, and why it cannot be booked
+    (None when it is free)."""
+
+    number: int
+    start_at: datetime
+    end_at: datetime
+    refusal: BookingError | None = None
+
+    @property
+    def is_free(self) -> bool:
+        return self.refusal is None
+
+
+def occurrence_starts(
+    first_start_at: datetime, *, zone: zoneinfo.ZoneInfo, every_weeks: int, count: int
+) -> list[datetime]:
+    """The UTC starts of `count` occurrences, `every_weeks` weeks apart on the wall clock of `zone`.
+
+    The first occurrence's local time is kept on every date (a time skipped by a spring-forward
+    moves forward by the gap, as `local_to_utc` does for every wall time).
+    """
+    if every_weeks < 1 or count < 1:
+        raise ValueError("A series has at least one occurrence, at least a week apart.")
+    local = first_start_at.astimezone(zone)
+    return [
+        local_to_utc(local.date() + timedelta(weeks=every_weeks * index), local.time().replace(tzinfo=None), zone)
+        for index in range(count)
+    ]
+
+
+def series_preview(
+    *, coach: Coach, first_start_at: datetime, count: int, every_weeks: int, now: datetime | None = None
+) -> list[Occurrence]:
+    """Every occurrence of the series the guest is choosing, each with the reason it is not free
+    (taken, outside the coach's hours, beyond the horizon …) or None. The first occurrence is
+    checked like every other; nothing is written."""
+    now = now or timezone.now()
+    length = timedelta(minutes=coach.session_minutes)
+    occurrences = []
+    for number, start_at in enumerate(
+        occurrence_starts(first_start_at, zone=coach.zone, every_weeks=every_weeks, count=count), start=1
+    ):
+        try:
+            validate_slot(coach=coach, start_at=start_at, now=now)
+            refusal = None
+        except BookingError as exc:
+            refusal = exc
+        occurrences.append(Occurrence(number=number, start_at=start_at, end_at=start_at + length, refusal=refusal))
+    return occurrences
