@@ -162,3 +162,19 @@ class InvalidDetails(BookingError):
 
     status_code = 400
     default_message = "Please check your details."
+
+
+class OccurrenceUnavailable(SlotUnavailable):
+    """One chosen occurrence of a series is not free (any more): nothing of the series is booked."""
+
+    def __init__(self, *, number: int, when: str, reason: str):
+        self.number = number
+        super().__init__(
+            f"Session {number} ({when}) can no longer be booked: {reason} Nothing was booked — "
+            "please look at the dates again."
+        )
+
+
+class RecurringNotAllowed(BookingError):
+    status_code = 400
+    default_message = "These sessions cannot be booked as a recurring series."

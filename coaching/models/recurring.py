@@ -17,11 +17,16 @@ from .bookings import new_booking_reference
 from .coaches import Coach
 
 
+def new_series_reference() -> str:
+    # "S-" keeps a series' reference apart from every booking's (the webhook finds either by it).
+    return f"S-{new_booking_reference()}"
+
+
 class BookingSeries(models.Model):
     # Operational rows hold no editorial references: keep them out of Wagtail's reference index.
     wagtail_reference_index_ignore = True
 
-    reference = models.CharField(max_length=16, unique=True, default=new_booking_reference, editable=False)
+    reference = models.CharField(max_length=16, unique=True, default=new_series_reference, editable=False)
     coach = models.ForeignKey(Coach, on_delete=models.PROTECT, related_name="booking_series")
     every_weeks = models.PositiveSmallIntegerField(default=1, help_text="1 = weekly, 2 = fortnightly.")
     occurrences_asked = models.PositiveSmallIntegerField(

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from coaching.exceptions import BookingError
+from coaching.exceptions import BookingError, RecurringNotAllowed
 from coaching.models import Coach
 from coaching.wallclock import local_to_utc
 
@@ -24,6 +24,41 @@ from .slots import validate_slot
 WEEKLY = 1
 FORTNIGHTLY = 2
 EVERY_WEEKS_CHOICES = ((WEEKLY, "Weekly"), (FORTNIGHTLY, "Fortnightly"))
+
+
+# Without a session type that says otherwise: weekly, up to this many occurrences.
+DEFAULT_MAX_OCCURRENCES = 12
+
+
+@dataclass(frozen=True)
+class RecurrenceOffer:
+    """How a session may recur: every `every_weeks` weeks, at most `max_occurrences` times."""
+
+    every_weeks: int
+    max_occurrences: int
+
+    @property
+    def repeat_display(self) -> str:
+        return "weekly" if self.every_weeks == WEEKLY else "fortnightly"
+
+
+def recurrence_offer(*, coach: Coach, session_type=None) -> RecurrenceOffer | None:
+    """How sessions of this coach (of this session type) may be booked as a series, or None."""
+    if not coach.is_active:
+        return None
+    return RecurrenceOffer(every_weeks=WEEKLY, max_occurrences=DEFAULT_MAX_OCCURRENCES)
+
+
+def recurrence_refusal(*, coach: Coach, session_type=None, every_weeks: int, count: int) -> BookingError | None:
+    """Why this repeat and count cannot be booked as a series (None when they can)."""
+    offer = recurrence_offer(coach=coach, session_type=session_type)
+    if offer is None:
+        return RecurringNotAllowed()
+    if every_weeks != offer.every_weeks:
+        return RecurringNotAllowed(f"These sessions can be booked {offer.repeat_display} only.")
+    if not 2 <= count <= offer.max_occurrences:
+        return RecurringNotAllowed(f"Please choose between 2 and {offer.max_occurrences} sessions.")
+    return None
 
 
 @dataclass(frozen=True)

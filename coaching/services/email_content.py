@@ -21,6 +21,7 @@ from coaching.money import format_money
 from coaching.wallclock import format_in_zone
 
 from .outbox import COACH, GUEST, KINDS
+from .recurring_email import series_context, series_invites
 
 # Emails whose guest has nothing booked any more, and a "Book again" link to where they booked.
 BOOK_AGAIN_KINDS = {"hold_expired", "payment_failed"}
@@ -42,7 +43,11 @@ def render_email(notification: Notification) -> EmailMultiAlternatives:
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     if kind.ics_method and booking:
-        message.attach(_ics_attachment(notification, kind.ics_method))
+        # A recurring series' email carries one invite per occurrence (services/recurring_email.py).
+        for occurrence, filename in series_invites(notification):
+            message.attach(invite_part(build_ics(occurrence, method=kind.ics_method), kind.ics_method, filename))
+        if not message.attachments:
+            message.attach(_ics_attachment(notification, kind.ics_method))
     return message
 
 
@@ -82,6 +87,7 @@ def email_context(notification: Notification) -> dict:
     old_start_at, old_end_at = _instant(snapshot.get("old_start_at")), _instant(snapshot.get("old_end_at"))
     if old_start_at and old_end_at:
         context["old_when"] = _both_zones(old_start_at, old_end_at, guest_zone, coach_zone)
+    context.update(series_context(notification))
     if KINDS[notification.kind].audience == GUEST:
         context["manage_url"] = manage_url(booking)
         if notification.kind in BOOK_AGAIN_KINDS:
@@ -140,10 +146,13 @@ def _ics_attachment(notification: Notification, method: str) -> MIMEText:
         start_at=_instant(snapshot.get("start_at")),
         end_at=_instant(snapshot.get("end_at")),
     )
+    return invite_part(ics, method, "cancel.ics" if method == "CANCEL" else "invite.ics")
+
+
+def invite_part(ics: bytes, method: str, filename: str) -> MIMEText:
     # text/calendar with the method parameter is what makes Outlook and Gmail offer "update" rather
     # than "import"; the filename makes it an attachment everywhere else.
     part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")
     part.set_param("method", method)
-    filename = "cancel.ics" if method == "CANCEL" else "invite.ics"
     part.add_header("Content-Disposition", "attachment", filename=filename)
     return part

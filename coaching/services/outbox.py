@@ -24,6 +24,7 @@ from coaching.models import Booking, Notification, WaitlistEntry
 from coaching.vocabulary import Change
 
 from .enqueue import enqueue
+from .recurring_email import SERIES_KINDS
 
 DELIVERY_TASK = "coaching.tasks.deliver_notification"
 
@@ -211,6 +212,10 @@ def owe(rows: list[Notification]) -> list[Notification]:
 
 
 def _dedupe_key(booking: Booking, kind: str) -> str:
+    if booking.series_id and kind in SERIES_KINDS:
+        # Making or paying for a recurring series owes these once for the whole series: the first
+        # occurrence to announce the change carries them, and the email lists every occurrence.
+        return f"series:{booking.series_id}:{kind}"
     if kind in ("payment_received", "hold_expired"):
         return f"booking:{booking.pk}:{kind}"
     if kind == "refund":

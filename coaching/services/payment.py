@@ -72,29 +72,18 @@ def start_checkout(*, booking: Booking) -> str:
     Raises PaymentUnavailable when Stripe is down or slow (the brain then releases the hold), or
     StripeRefused when Stripe rejects the request.
     """
-    if stripe_api.is_configured():
-        session = stripe_api.create_checkout_session(
-            reference=booking.reference,
-            product_name=booking.title,
-            description=format_in_zone(booking.start_at, booking.host.zone),
-            unit_amount=booking.amount_due // booking.seats,
-            quantity=booking.seats,
-            currency=booking.currency,
-            customer_email=booking.guest_email,
-            success_url=success_url(),
-            cancel_url=cancel_url(booking),
-            # Derived from the hold (not "now") so a retried request sends identical parameters,
-            # which Stripe's idempotency requires; the hold task expires the session at 15 minutes.
-            expires_at=booking.hold_expires_at + STRIPE_MIN_SESSION_LIFETIME,
-            idempotency_key=f"booking-{booking.reference}-checkout",
-        )
-        session_id, url = session.id, session.url
-    elif stripe_api.test_checkout_enabled():
-        session_id = booking.stripe_checkout_session_id or LOCAL_SESSION_PREFIX + secrets.token_urlsafe(24)
-        url = f"{settings.SITE_URL}{reverse('coaching:test_checkout', args=[session_id])}"
-    else:
-        raise PaymentUnavailable("Online payment is not set up yet. Please contact us to book this.")
-
+    session_id, url = open_session(
+        reference=booking.reference,
+        product_name=booking.title,
+        description=format_in_zone(booking.start_at, booking.host.zone),
+        unit_amount=booking.amount_due // booking.seats,
+        quantity=booking.seats,
+        currency=booking.currency,
+        customer_email=booking.guest_email,
+        cancel_url=cancel_url(booking),
+        hold_expires_at=booking.hold_expires_at,
+        session_id=booking.stripe_checkout_session_id,
+    )
     if booking.stripe_checkout_session_id != session_id:
         with transaction.atomic():
             Booking.objects.filter(pk=booking.pk).update(stripe_checkout_session_id=session_id)
@@ -111,19 +100,63 @@ def start_checkout(*, booking: Booking) -> str:
     return url
 
 
+def open_session(
+    *,
+    reference: str,
+    product_name: str,
+    description: str,
+    unit_amount: int,
+    quantity: int,
+    currency: str,
+    customer_email: str,
+    cancel_url: str,
+    hold_expires_at,
+    session_id: str | None,
+    return_url: str = "",
+    test_checkout_url_name: str = "coaching:test_checkout",
+) -> tuple[str, str]:
+    """Open (or, called again, find) the provider's checkout for what `reference` names; returns
+    (session id, URL). Real Stripe with an idempotency key, else the built-in test checkout."""
+    if stripe_api.is_configured():
+        session = stripe_api.create_checkout_session(
+            reference=reference,
+            product_name=product_name,
+            description=description,
+            unit_amount=unit_amount,
+            quantity=quantity,
+            currency=currency,
+            customer_email=customer_email,
+            success_url=return_url or success_url(),
+            cancel_url=cancel_url,
+            # Derived from the hold (not "now") so a retried request sends identical parameters,
+            # which Stripe's idempotency requires; the hold task expires the session at 15 minutes.
+            expires_at=hold_expires_at + STRIPE_MIN_SESSION_LIFETIME,
+            idempotency_key=f"booking-{reference}-checkout",
+        )
+        return session.id, session.url
+    if stripe_api.test_checkout_enabled():
+        session_id = session_id or LOCAL_SESSION_PREFIX + secrets.token_urlsafe(24)
+        return session_id, f"{settings.SITE_URL}{reverse(test_checkout_url_name, args=[session_id])}"
+    raise PaymentUnavailable("Online payment is not set up yet. Please contact us to book this.")
+
+
 def expire_checkout(*, booking: Booking) -> None:
     """Close the provider's checkout for a hold that lapsed or was cancelled (best effort).
 
     A session that is no longer open (already paid or expired) is left alone: a payment that got
     through arrives by webhook and is re-confirmed or refunded there.
     """
-    session_id = booking.stripe_checkout_session_id
+    expire_session(booking.stripe_checkout_session_id, reference=booking.reference)
+
+
+def expire_session(session_id: str | None, *, reference: str = "") -> None:
+    """Close one provider checkout session (a booking's or a recurring series'), best effort."""
     if not session_id or is_local_session(session_id) or not stripe_api.is_configured():
         return
     try:
         stripe_api.expire_checkout_session(session_id)
     except stripe_api.StripeRefused as exc:
-        logger.info("Checkout %s of %s not expired: %s", session_id, booking.reference, exc)
+        logger.info("Checkout %s of %s not expired: %s", session_id, reference, exc)
 
 
 def send_refund(*, payment_intent_id: str, amount: int, idempotency_key: str, reference: str) -> tuple[str, int]:

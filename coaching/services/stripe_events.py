@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from coaching.integrations import stripe as stripe_api
-from coaching.models import Booking, ProcessedStripeEvent
+from coaching.models import Booking, BookingSeries, ProcessedStripeEvent
 from coaching.money import format_money
 from coaching.vocabulary import Actor, Change, LogAction
 
@@ -27,6 +27,7 @@ from .holds import confirm_paid_booking, release_hold
 from .locks import lock_booking
 from .log import log_booking
 from .outbox import owe_owner_alert
+from .recurring import confirm_paid_series, release_series_hold
 from .refunds import request_refund
 
 logger = logging.getLogger(__name__)
@@ -158,6 +159,9 @@ def payment_mismatch(booking: Booking, facts: CheckoutFacts) -> str:
 def _handle_session_event(event_type: str, facts: CheckoutFacts) -> str:
     booking = _find_booking(facts)
     if booking is None:
+        series = _find_series(facts)
+        if series is not None:
+            return _handle_series_event(event_type, facts, series)
         logger.warning("Stripe %s for unknown booking (session %s)", event_type, facts.session_id)
         return "unknown_booking"
 
@@ -192,6 +196,52 @@ def _handle_session_event(event_type: str, facts: CheckoutFacts) -> str:
         )
         return "released" if released else "ignored"
     released = release_hold(booking=booking, actor=Actor.WEBHOOK, reason="The checkout expired unpaid.")
+    return "released" if released else "ignored"
+
+
+# --- recurring sessions: one checkout for the whole series ---------------------------------------------
+
+
+def _find_series(facts: CheckoutFacts) -> BookingSeries | None:
+    query = BookingSeries.objects.select_related("coach")
+    series = query.filter(reference=facts.reference).first() if facts.reference else None
+    return series or query.filter(stripe_checkout_session_id=facts.session_id).first()
+
+
+def series_payment_mismatch(series: BookingSeries, facts: CheckoutFacts) -> str:
+    """Why this paid session cannot confirm `series` ('' when it can): the series' own session, in
+    its currency, for at least the price of every occurrence."""
+    if facts.session_id != series.stripe_checkout_session_id:
+        return f"paid through checkout session {facts.session_id}, which is not this series'"
+    if facts.currency != series.currency.upper():
+        return f"paid in {facts.currency or 'an unknown currency'}, but the series is in {series.currency}"
+    if facts.amount_total is None or facts.amount_total < series.amount_due:
+        paid = format_money(facts.amount_total or 0, series.currency)
+        return f"paid {paid}, but the series costs {format_money(series.amount_due, series.currency)}"
+    return ""
+
+
+def _handle_series_event(event_type: str, facts: CheckoutFacts, series: BookingSeries) -> str:
+    """The series' checkout: paid confirms every occurrence once; failed or expired releases the hold
+    of every occurrence. The same rules as a single booking's checkout, applied per occurrence."""
+    if event_type in PAID_EVENTS:
+        if facts.payment_status != "paid":
+            return "awaiting_payment"
+        problem = series_payment_mismatch(series, facts)
+        if problem:
+            first = series.occurrences.order_by("series_number").first()
+            _refund_and_flag(first, facts, problem)
+            return "flagged"
+        confirm_paid_series(series=series, amount_paid=facts.amount_total, payment_intent_id=facts.payment_intent_id)
+        return "paid"
+    if facts.session_id != series.stripe_checkout_session_id:
+        return "ignored"
+    if event_type == "checkout.session.async_payment_failed":
+        released = release_series_hold(
+            series=series, actor=Actor.WEBHOOK, reason="The payment failed.", change=Change.PAYMENT_FAILED
+        )
+    else:
+        released = release_series_hold(series=series, actor=Actor.WEBHOOK, reason="The checkout expired unpaid.")
     return "released" if released else "ignored"
 
 

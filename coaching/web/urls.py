@@ -3,7 +3,7 @@ of it for HTMX."""
 
 from django.urls import path
 
-from . import booking, files, health, manage, payments, waitlist, webhook, zone
+from . import booking, files, health, manage, payments, recurring, waitlist, webhook, zone
 
 app_name = "coaching"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("book/coach/<slug:slug>/", booking.coach_calendar, name="coach_calendar"),
     path("book/coach/<slug:slug>/day/<str:day>/", booking.coach_day, name="coach_day"),
     path("book/coach/<slug:slug>/slot/", booking.coach_slot, name="coach_slot"),
+    path("book/coach/<slug:slug>/series/", recurring.coach_series, name="coach_series"),
     path("book/workshops/", booking.workshops_calendar, name="workshops_calendar"),
     path("book/workshop/<slug:slug>/", booking.workshop_book, name="workshop_book"),
     path("book/workshop/<slug:slug>/waitlist/", waitlist.workshop_waitlist, name="workshop_waitlist"),
@@ -25,6 +26,10 @@ urlpatterns = [
     path("stripe/test-checkout/<str:session_id>/", payments.test_checkout, name="test_checkout"),
     path("bookings/checkout/return/", payments.checkout_return, name="checkout_return"),
     path("bookings/checkout/cancel/", payments.checkout_cancel, name="checkout_cancel"),
+    # Recurring sessions: one checkout for a whole series.
+    path("bookings/series/checkout/return/", recurring.series_checkout_return, name="series_checkout_return"),
+    path("bookings/series/checkout/cancel/", recurring.series_checkout_cancel, name="series_checkout_cancel"),
+    path("stripe/test-checkout/series/<str:session_id>/", recurring.series_test_checkout, name="series_test_checkout"),
     # Guest self-service by magic link.
     path("bookings/manage/<str:token>/", manage.manage_booking, name="manage_booking"),
     path("bookings/manage/<str:token>/cancel/", manage.manage_cancel, name="manage_cancel"),

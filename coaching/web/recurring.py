@@ -1,0 +1,221 @@
+"""Recurring sessions for guests: choose a first time and how many, see every occurrence in both
+zones (those not free marked, with why), book the free ones in one go — free at once, paid through
+one checkout for the whole series — and the pages around that checkout.
+
+The views only parse, ask the schedule (`series_preview`) or call the service (`book_series`), and
+render; the rules live in coaching/schedule/recurrence.py and coaching/services/recurring.py.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods
+
+from coaching.exceptions import BookingError, RecurringNotAllowed
+from coaching.links import booking_page_path, manage_url, read_checkout_cancel_token
+from coaching.models import Booking, BookingSeries
+from coaching.schedule.recurrence import recurrence_offer, series_preview
+from coaching.services import payment
+from coaching.services.local_checkout import deliver_test_payment, test_checkout_enabled
+from coaching.services.recurring import abandon_series_checkout, book_series, series_cancel_url
+
+from .forms import GuestDetailsForm
+from .parsing import get_coach, iso_z, parse_start
+from .ratelimit import ratelimit
+from .responses import render_refusal
+
+PAGE = "coaching/recurring/series.html"
+RETURN_PAGE = "coaching/recurring/checkout_return.html"
+TEST_CHECKOUT_PAGE = "coaching/recurring/test_checkout.html"
+
+
+class SeriesForm(GuestDetailsForm):
+    """The guest's details and which of the occurrences shown to book (the free ones, ticked)."""
+
+    numbers = forms.TypedMultipleChoiceField(
+        label="Sessions to book", coerce=int, widget=forms.CheckboxSelectMultiple, choices=()
+    )
+
+    def __init__(self, *args, free_numbers: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["numbers"].choices = [(number, str(number)) for number in free_numbers]
+        self.fields["numbers"].initial = free_numbers
+        self.fields["numbers"].error_messages["required"] = "Please tick at least one session."
+
+
+def _count(request: HttpRequest, *, maximum: int) -> int:
+    try:
+        count = int(request.GET.get("count") or min(6, maximum))
+    except ValueError:
+        count = min(6, maximum)
+    return max(2, min(count, maximum))
+
+
+def _occurrence_rows(preview, *, guest_zone, coach_zone) -> list[dict]:
+    return [
+        {
+            "number": occurrence.number,
+            "start_at": occurrence.start_at,
+            "end_at": occurrence.end_at,
+            "is_free": occurrence.is_free,
+            "reason": occurrence.refusal.message if occurrence.refusal else "",
+            "guest_zone": guest_zone,
+            "coach_zone": coach_zone,
+        }
+        for occurrence in preview
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit("booking", rate_setting="BOOKING_POST_RATE")
+def coach_series(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: the series that starts at `?start=` for `?count=` occurrences, each in the guest's and
+    the coach's zone, free ones ticked. POST: book the ticked ones (all or none)."""
+    try:
+        coach = get_coach(slug)
+        first_start_at = parse_start(request.GET.get("start"))
+        offer = recurrence_offer(coach=coach)
+        if offer is None:
+            raise RecurringNotAllowed()
+    except BookingError as exc:
+        return render_refusal(request, exc)
+    count = _count(request, maximum=offer.max_occurrences)
+    zone = request.user_timezone
+    preview = series_preview(
+        coach=coach, first_start_at=first_start_at, count=count, every_weeks=offer.every_weeks, now=timezone.now()
+    )
+    free_numbers = [occurrence.number for occurrence in preview if occurrence.is_free]
+    form = SeriesForm(request.POST or None, free_numbers=free_numbers)
+    context = {
+        "coach": coach,
+        "offer": offer,
+        "count": count,
+        "counts": range(2, offer.max_occurrences + 1),
+        "first_start_at": first_start_at,
+        "start_param": iso_z(first_start_at),
+        "occurrences": _occurrence_rows(preview, guest_zone=zone, coach_zone=coach.zone),
+        "free_count": len(free_numbers),
+        "form": form,
+        "bound_numbers": [int(n) for n in request.POST.getlist("numbers") if n.isdigit()],
+        "zone": zone,
+        "price_display": "Free" if coach.is_free else coach.price_display,
+        "back_url": booking_page_path(Booking(coach=coach)),
+        "form_action": f"{reverse('coaching:coach_series', args=[coach.slug])}?"
+        f"{urlencode({'start': iso_z(first_start_at), 'count': count})}",
+    }
+    if request.method == "GET":
+        return render(request, PAGE, context)
+    if not form.is_valid():
+        return render(request, PAGE, context, status=422)
+    try:
+        result = book_series(
+            guest=form.guest(timezone=zone.key),
+            coach=coach,
+            first_start_at=first_start_at,
+            count=count,
+            every_weeks=offer.every_weeks,
+            numbers=form.cleaned_data["numbers"],
+            user=request.user,
+        )
+    except BookingError as exc:
+        # Something changed since the page was drawn: show the dates as they are now, and why.
+        fresh = series_preview(coach=coach, first_start_at=first_start_at, count=count, every_weeks=offer.every_weeks)
+        context["occurrences"] = _occurrence_rows(fresh, guest_zone=zone, coach_zone=coach.zone)
+        context["form_error"] = exc.message
+        return render(request, PAGE, context, status=exc.http_status)
+    if result.checkout_url:
+        return HttpResponseRedirect(result.checkout_url, status=303)
+    return render(request, PAGE, {**context, **booked_context(result.series)})
+
+
+def booked_context(series: BookingSeries) -> dict:
+    """A booked series as its guest sees it: every occurrence, in both zones, with its own link."""
+    occurrences = list(series.occurrences.select_related("coach").order_by("start_at"))
+    return {
+        "series": series,
+        "booked": [
+            {"booking": booking, "manage_url": manage_url(booking), "guest_zone": series.guest_timezone}
+            for booking in occurrences
+        ],
+        "host": series.coach,
+    }
+
+
+# --- the series' checkout ------------------------------------------------------------------------------
+
+
+def _series_state(series: BookingSeries) -> str:
+    statuses = set(series.occurrences.values_list("status", flat=True))
+    if Booking.Status.PENDING_PAYMENT in statuses:
+        return "waiting"
+    if Booking.Status.CONFIRMED in statuses:
+        return "confirmed"
+    if statuses == {Booking.Status.CANCELLED}:
+        return "cancelled"
+    return "released"
+
+
+@require_GET
+def series_checkout_return(request: HttpRequest) -> HttpResponse:
+    """Where the guest lands after paying for a series: "Confirming…" until the webhook confirms it."""
+    session_id = request.GET.get("session_id", "")
+    series = get_object_or_404(BookingSeries.objects.select_related("coach"), stripe_checkout_session_id=session_id)
+    state = _series_state(series)
+    context = {
+        "series": series,
+        "state": state,
+        "poll_url": f"{reverse('coaching:series_checkout_return')}?{urlencode({'session_id': session_id})}",
+        "calendar_url": booking_page_path(Booking(coach=series.coach)),
+        "coach": series.coach,
+    }
+    if state == "confirmed":
+        context.update(booked_context(series))
+    template = f"{RETURN_PAGE}#status" if request.htmx else RETURN_PAGE
+    return render(request, template, context)
+
+
+@require_GET
+def series_checkout_cancel(request: HttpRequest) -> HttpResponse:
+    """The series checkout's "back": every held occurrence cancelled by the guest, and back to the
+    series page for the same first time."""
+    reference = read_checkout_cancel_token(request.GET.get("series", ""))
+    series = BookingSeries.objects.select_related("coach").filter(reference=reference).first() if reference else None
+    if series is None:
+        raise Http404("Unknown series.")
+    abandon_series_checkout(series=series)
+    first = series.occurrences.order_by("series_number").first()
+    query = {"start": iso_z(first.start_at), "count": series.occurrences_asked, "cancelled": 1}
+    return redirect(f"{reverse('coaching:coach_series', args=[series.coach.slug])}?{urlencode(query)}")
+
+
+@require_http_methods(["GET", "POST"])
+def series_test_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The built-in test checkout for a series (embedded mode only): "Pay (test)" sends the signed
+    event through the webhook's own receiver, which confirms every occurrence."""
+    if not test_checkout_enabled() or not payment.is_local_session(session_id):
+        raise Http404("No test checkout here.")
+    series = get_object_or_404(BookingSeries.objects.select_related("coach"), stripe_checkout_session_id=session_id)
+    is_open = series.occurrences.filter(status=Booking.Status.PENDING_PAYMENT).exists()
+    error = ""
+    if request.method == "POST":
+        if "cancel" in request.POST:
+            return redirect(series_cancel_url(series).removeprefix(settings.SITE_URL))
+        if not is_open:
+            error = "This checkout is no longer open."
+        elif deliver_test_payment(series):
+            return redirect(f"{reverse('coaching:series_checkout_return')}?{urlencode({'session_id': session_id})}")
+        else:
+            error = "The test payment was not accepted by the webhook. Please try again."
+    context = {
+        "series": series,
+        "occurrences": series.occurrences.order_by("start_at"),
+        "error": error,
+        "open": is_open,
+    }
+    return render(request, TEST_CHECKOUT_PAGE, context, status=409 if error else 200)
