@@ -36,15 +36,17 @@ TEST_CHECKOUT_PAGE = "coaching/recurring/test_checkout.html"
 
 
 class SeriesForm(GuestDetailsForm):
-    """The guest's details and which of the occurrences shown to book (the free ones, ticked)."""
+    """The guest's details and which of the occurrences shown to book (the free ones, ticked). Any
+    number of the series is accepted here: whether it is still free is the service's to say, under
+    the coach's lock, so a date taken since the page was drawn is refused with its reason."""
 
     numbers = forms.TypedMultipleChoiceField(
         label="Sessions to book", coerce=int, widget=forms.CheckboxSelectMultiple, choices=()
     )
 
-    def __init__(self, *args, free_numbers: list[int], **kwargs):
+    def __init__(self, *args, count: int, free_numbers: list[int], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["numbers"].choices = [(number, str(number)) for number in free_numbers]
+        self.fields["numbers"].choices = [(number, str(number)) for number in range(1, count + 1)]
         self.fields["numbers"].initial = free_numbers
         self.fields["numbers"].error_messages["required"] = "Please tick at least one session."
 
@@ -91,7 +93,7 @@ def coach_series(request: HttpRequest, slug: str) -> HttpResponse:
         coach=coach, first_start_at=first_start_at, count=count, every_weeks=offer.every_weeks, now=timezone.now()
     )
     free_numbers = [occurrence.number for occurrence in preview if occurrence.is_free]
-    form = SeriesForm(request.POST or None, free_numbers=free_numbers)
+    form = SeriesForm(request.POST or None, count=count, free_numbers=free_numbers)
     context = {
         "coach": coach,
         "offer": offer,

@@ -1,0 +1,137 @@
+"""The series page over HTTP: every occurrence in both zones with the ones not free marked, the
+free ones booked in one go (free at once, paid through one checkout), and a page gone stale refused
+without booking anything."""
+
+import re
+import zoneinfo
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from coaching.models import Booking, BookingSeries, Notification
+from coaching.schedule.recurrence import WEEKLY, occurrence_starts
+from coaching.tests.factories import BookingFactory, CoachFactory, WeeklyHoursFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
+
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+NOW = datetime(2030, 3, 1, 9, tzinfo=UTC)
+FIRST = datetime(2030, 3, 12, 18, tzinfo=UTC)  # Tuesday 18:00 in London (GMT); BST from 31 March
+WEEKS = occurrence_starts(FIRST, zone=LONDON, every_weeks=WEEKLY, count=8)
+DETAILS = {"name": "Grace Hopper", "email": "grace@example.com"}
+
+
+def coach_with_tuesday_evenings(**fields):
+    coach = CoachFactory(name="Amara Okafor", slug="amara", timezone="Europe/London", horizon_days=365, **fields)
+    WeeklyHoursFactory(coach=coach, weekday=1, start_time=time(17), end_time=time(20))
+    return coach
+
+
+def series_url(coach, count=6, start=FIRST):
+    return f"{reverse('coaching:coach_series', args=[coach.slug])}?start={start:%Y-%m-%dT%H:%M:%SZ}&count={count}"
+
+
+@pytest.fixture
+def new_york_client():
+    client = Client()
+    client.cookies["USER_TIMEZONE"] = "America/New_York"
+    return client
+
+
+def occurrence_rows(html: str) -> dict[int, str]:
+    return {int(number): free for number, free in re.findall(r'data-occurrence="(\d+)" data-free="(\w+)"', html)}
+
+
+def test_the_series_page_shows_every_occurrence_in_both_zones_and_marks_the_taken_week(
+    new_york_client, django_assert_max_num_queries
+):
+    coach = coach_with_tuesday_evenings()
+    BookingFactory(coach=coach, start_at=WEEKS[2], end_at=WEEKS[2] + timedelta(hours=1))
+
+    with django_assert_max_num_queries(40):
+        response = new_york_client.get(series_url(coach, count=8))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert occurrence_rows(html) == {1: "true", 2: "true", 3: "false", 4: "true", 5: "true", 6: "true", 7: "true", 8: "true"}
+    assert "7 of 8 free" in html
+    assert "just taken" in html  # why week 3 cannot be booked
+    # The guest's clock (New York) moves from 14:00 to 13:00 when London changes; London's stays 18:00.
+    assert "14:00" in html and "13:00" in html and "18:00" in html
+    assert 'data-go-back' in html
+
+
+def test_booking_the_free_weeks_of_a_series_from_the_page(new_york_client):
+    coach = coach_with_tuesday_evenings()
+    BookingFactory(coach=coach, start_at=WEEKS[2], end_at=WEEKS[2] + timedelta(hours=1))
+
+    response = new_york_client.post(series_url(coach), {**DETAILS, "numbers": ["1", "2", "4", "5", "6"]})
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "data-series-booked" in html
+    series = BookingSeries.objects.get()
+    assert sorted(series.occurrences.values_list("series_number", flat=True)) == [1, 2, 4, 5, 6]
+    assert series.guest_timezone == "America/New_York"
+    assert html.count("data-manage-link") == 5
+    assert Notification.objects.filter(recipient="grace@example.com").count() == 1
+
+
+def test_a_week_taken_after_the_page_was_drawn_books_nothing_and_shows_the_dates_again(new_york_client):
+    coach = coach_with_tuesday_evenings()
+    new_york_client.get(series_url(coach))
+    BookingFactory(coach=coach, start_at=WEEKS[3], end_at=WEEKS[3] + timedelta(hours=1))
+
+    response = new_york_client.post(series_url(coach), {**DETAILS, "numbers": ["1", "2", "3", "4", "5", "6"]})
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Session 4" in html and "Nothing was booked" in html
+    assert occurrence_rows(html)[4] == "false"
+    assert not BookingSeries.objects.exists()
+
+
+def test_ticking_nothing_is_asked_again(new_york_client):
+    coach = coach_with_tuesday_evenings()
+    response = new_york_client.post(series_url(coach), DETAILS)
+    assert response.status_code == 422 and "Please tick at least one session" in response.content.decode()
+    assert not Booking.objects.exists()
+
+
+def test_a_paid_series_goes_through_one_test_checkout_and_the_webhook_confirms_it(new_york_client):
+    coach = coach_with_tuesday_evenings(price_amount=5000)
+
+    response = new_york_client.post(series_url(coach), {**DETAILS, "numbers": ["1", "2", "3", "4", "5", "6"]})
+    assert response.status_code == 303
+    checkout = response["Location"].removeprefix("http://testserver")
+    page = new_york_client.get(checkout)
+    assert "£300.00" in page.content.decode()
+
+    paid = new_york_client.post(checkout, {"pay": "1"}, follow=True)
+
+    html = paid.content.decode()
+    assert 'data-state="confirmed"' in html and html.count("data-booked-occurrence") == 6
+    assert set(Booking.objects.values_list("status", flat=True)) == {"confirmed"}
+
+
+def test_going_back_from_the_series_checkout_releases_every_week(new_york_client):
+    coach = coach_with_tuesday_evenings(price_amount=5000)
+    response = new_york_client.post(series_url(coach), {**DETAILS, "numbers": ["1", "2", "3"]})
+    checkout = response["Location"].removeprefix("http://testserver")
+
+    back = new_york_client.post(checkout, {"cancel": "1"}, follow=True)
+
+    assert "Payment cancelled — nothing was booked" in back.content.decode()
+    assert set(Booking.objects.values_list("status", flat=True)) == {"cancelled"}
+    assert occurrence_rows(back.content.decode()) == {n: "true" for n in range(1, 7)}
+
+
+def test_the_slot_panel_offers_the_time_as_a_weekly_series(new_york_client):
+    coach = coach_with_tuesday_evenings()
+    slot = f"{reverse('coaching:coach_slot', args=[coach.slug])}?start={FIRST:%Y-%m-%dT%H:%M:%SZ}"
+
+    html = new_york_client.get(slot).content.decode()
+
+    assert "data-series-link" in html and "Book this time weekly" in html
+    assert series_url(coach).split("&count")[0].replace(":", "%3A") in html
