@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from coaching.exceptions import BookingError, RecurringNotAllowed
+from coaching.exceptions import BookingError, RecurringNotAllowed, SlotUnavailable
 from coaching.links import booking_page_path, manage_url, read_checkout_cancel_token
 from coaching.models import Booking, BookingSeries
 from coaching.schedule.recurrence import recurrence_offer, series_preview
@@ -66,12 +66,23 @@ def _occurrence_rows(preview, *, guest_zone, coach_zone) -> list[dict]:
             "start_at": occurrence.start_at,
             "end_at": occurrence.end_at,
             "is_free": occurrence.is_free,
-            "reason": occurrence.refusal.message if occurrence.refusal else "",
+            "reason": _reason(occurrence.refusal),
             "guest_zone": guest_zone,
             "coach_zone": coach_zone,
         }
         for occurrence in preview
     ]
+
+
+def _reason(refusal: BookingError | None) -> str:
+    if refusal is None:
+        return ""
+    # "Just taken, pick another slot" is the words for a time the guest chose; here it is one date of many.
+    return (
+        "Already booked — this date cannot be part of your series."
+        if isinstance(refusal, SlotUnavailable)
+        else refusal.message
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,0 +1,52 @@
+"""A guest books a weekly series in real Chromium: from a time's booking panel to the series page,
+six weeks shown in both zones with the one already taken marked, the other five booked in one go,
+each with its own manage link."""
+
+import zoneinfo
+from datetime import time, timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from coaching.models import BookingSeries
+from coaching.schedule.recurrence import WEEKLY, occurrence_starts
+from coaching.tests.factories import BookingFactory, CoachFactory, WeeklyHoursFactory
+from coaching.wallclock import local_to_utc
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+
+def test_a_guest_books_five_of_six_weekly_sessions_from_the_slot_panel(browser_page, live_server, tmp_path):
+    coach = CoachFactory(name="Amara Okafor", slug="amara-series", timezone="Europe/London", horizon_days=120)
+    next_week = timezone.now().astimezone(LONDON).date() + timedelta(days=7)
+    WeeklyHoursFactory(coach=coach, weekday=next_week.weekday(), start_time=time(9), end_time=time(12))
+    first = local_to_utc(next_week, time(10), LONDON)
+    weeks = occurrence_starts(first, zone=LONDON, every_weeks=WEEKLY, count=6)
+    BookingFactory(coach=coach, start_at=weeks[2], end_at=weeks[2] + timedelta(hours=1))
+    page = browser_page
+
+    page.goto(f"{live_server.url}/book/coach/{coach.slug}/slot/?start={first:%Y-%m-%dT%H:%M:%SZ}")
+    page.click("[data-series-link]")
+    page.select_option("#id_count", "6")
+    page.click("[data-show-dates]")
+
+    expect(page.locator("[data-occurrence]")).to_have_count(6)
+    expect(page.locator('[data-occurrence][data-free="false"]')).to_have_count(1)
+    expect(page.locator('[data-occurrence="3"] [data-not-free]')).to_be_visible()
+    expect(page.locator("[data-series-page]")).to_contain_text("5 of 6 free")
+    page.screenshot(path=str(tmp_path / "series.png"), full_page=True)
+    page.fill("#id_name", "Series Guest")
+    page.fill("#id_email", "series@example.com")
+    page.click("[data-submit]")
+
+    expect(page.locator("[data-series-booked]")).to_be_visible()
+    expect(page.locator("[data-booked-occurrence]")).to_have_count(5)
+    series = BookingSeries.objects.get(guest_email="series@example.com")
+    assert sorted(series.occurrences.values_list("series_number", flat=True)) == [1, 2, 4, 5, 6]
+    assert [booking.start_at.astimezone(LONDON).time() for booking in series.occurrences.order_by("start_at")] == [
+        time(10)
+    ] * 5
+    page.screenshot(path=str(tmp_path / "series-booked.png"), full_page=True)
