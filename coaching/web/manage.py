@@ -42,6 +42,7 @@ from .context import link_days, schedule_context
 from .parsing import iso_z, parse_day, parse_month, parse_start
 from .privacy import private_page
 from .ratelimit import check, ratelimit, too_many_requests
+from .recurring_context import series_panel
 
 PAGE = "coaching/manage_booking.html"
 REFUSED_PAGE = "coaching/manage/link_refused.html"
@@ -55,6 +56,7 @@ MAX_LINKS_PER_REQUEST = 10  # a guest with more upcoming bookings gets the first
 DONE_MESSAGES = {
     "cancelled": "Your booking is cancelled. We've emailed you a confirmation.",
     "rescheduled": "Your booking has been moved. We've emailed you the new time and an updated calendar invite.",
+    "series_cancelled": "The remaining sessions of your series are cancelled. We've emailed you a confirmation for each.",
 }
 
 
@@ -180,6 +182,7 @@ def page_context(request: HttpRequest, booking: Booking, token: str, *, now: dat
         "reschedule_url": manage_url_for(token, "manage_move_date" if booking.is_workshop else "manage_reschedule"),
         "move_label": "Move to another date" if booking.is_workshop else "Move to another time",
         "done_message": DONE_MESSAGES.get(request.GET.get("done", "")),
+        **series_panel(booking, now=now),
     }
 
 

@@ -18,21 +18,32 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from coaching.exceptions import BookingError, RecurringNotAllowed, SlotUnavailable
-from coaching.links import booking_page_path, manage_url, read_checkout_cancel_token
+from coaching.links import (
+    InvalidManageLink,
+    booking_page_path,
+    manage_url,
+    read_checkout_cancel_token,
+    read_manage_token,
+)
 from coaching.models import Booking, BookingSeries
+from coaching.money import format_money
 from coaching.schedule.recurrence import recurrence_offer, series_preview
 from coaching.services import payment
 from coaching.services.local_checkout import deliver_test_payment, test_checkout_enabled
-from coaching.services.recurring import abandon_series_checkout, book_series, series_cancel_url
+from coaching.services.recurring import abandon_series_checkout, book_series, cancel_remaining, series_cancel_url
+from coaching.vocabulary import Actor
 
 from .forms import GuestDetailsForm
 from .parsing import get_coach, iso_z, parse_start
-from .ratelimit import ratelimit
+from .privacy import private_page
+from .ratelimit import check, ratelimit, too_many_requests
+from .recurring_context import remaining_with_refunds
 from .responses import render_refusal
 
 PAGE = "coaching/recurring/series.html"
 RETURN_PAGE = "coaching/recurring/checkout_return.html"
 TEST_CHECKOUT_PAGE = "coaching/recurring/test_checkout.html"
+CANCEL_SERIES_PAGE = "coaching/recurring/cancel_series.html"
 
 
 class SeriesForm(GuestDetailsForm):
@@ -232,3 +243,59 @@ def series_test_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
         "open": is_open,
     }
     return render(request, TEST_CHECKOUT_PAGE, context, status=409 if error else 200)
+
+
+# --- the magic link: cancel every session still to come ------------------------------------------------
+
+
+def _occurrence_for(request: HttpRequest, token: str) -> Booking | HttpResponse:
+    """The occurrence the manage token names, or the refusal page to answer (404/410, 429)."""
+    try:
+        reference = read_manage_token(token)
+    except InvalidManageLink as exc:
+        return render(
+            request,
+            "coaching/manage/link_refused.html",
+            {"message": exc.message, "expired": exc.status_code == 410},
+            status=exc.status_code,
+        )
+    limited = check("manage-booking", reference, rate=settings.MAGIC_LINK_RATE)
+    if limited is not None:
+        return too_many_requests(limited, "Too many changes were tried on this booking")
+    return Booking.objects.select_related("coach", "series__coach").get(reference=reference)
+
+
+@require_http_methods(["GET", "POST"])
+@private_page(referrer_policy="same-origin")
+@ratelimit("manage", rate_setting="MAGIC_LINK_RATE", methods=("GET", "POST"))
+def manage_cancel_series(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: every session still to come, with what cancelling it refunds (the policy, per session)
+    or why it can no longer be cancelled. POST: cancel them all (those that may be) at once."""
+    booking = _occurrence_for(request, token)
+    if isinstance(booking, HttpResponse):
+        return booking
+    if booking.series_id is None:
+        raise Http404("This booking is not part of a series.")
+    manage_page = reverse("coaching:manage_booking", args=[token])
+    now = timezone.now()
+    context = {
+        "booking": booking,
+        "series": booking.series,
+        "host": booking.host,
+        "guest_zone": booking.guest_timezone,
+        "rows": remaining_with_refunds(booking, now=now),
+        "manage_url": manage_page,
+        "confirm_url": reverse("coaching:manage_cancel_series", args=[token]),
+    }
+    context["refund_total_display"] = format_money(sum(row["refund"] for row in context["rows"]), booking.currency)
+    context["cancellable"] = [row for row in context["rows"] if not row["refusal"]]
+    if request.method == "GET":
+        return render(request, CANCEL_SERIES_PAGE, context, status=200 if context["cancellable"] else 409)
+    try:
+        cancel_remaining(
+            series=booking.series, actor=Actor.GUEST, reason="Cancelled by the guest from their booking link."
+        )
+    except BookingError as exc:
+        context["rows"] = remaining_with_refunds(booking, now=timezone.now())
+        return render(request, CANCEL_SERIES_PAGE, {**context, "action_error": exc.message}, status=exc.http_status)
+    return HttpResponseRedirect(f"{manage_page}?done=series_cancelled", status=303)

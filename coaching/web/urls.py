@@ -50,6 +50,7 @@ urlpatterns = [
         manage.manage_move_date_confirm,
         name="manage_move_date_confirm",
     ),
+    path("bookings/manage/<str:token>/cancel-series/", recurring.manage_cancel_series, name="manage_cancel_series"),
     path("bookings/lost-link/", manage.lost_link, name="lost_link"),
     # A workshop's waiting list, from the links in its emails.
     path("waitlist/<str:token>/claim/", waitlist.waitlist_claim, name="waitlist_claim"),

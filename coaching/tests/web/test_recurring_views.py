@@ -7,10 +7,12 @@ import zoneinfo
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from coaching.models import Booking, BookingSeries, Notification
+from coaching.links import make_manage_token
+from coaching.models import Booking, BookingSeries, Notification, Refund
 from coaching.schedule.recurrence import WEEKLY, occurrence_starts
 from coaching.tests.factories import BookingFactory, CoachFactory, WeeklyHoursFactory
 
@@ -144,3 +146,49 @@ def test_the_slot_panel_offers_the_time_as_a_weekly_series(new_york_client):
 
     assert "data-series-link" in html and "Book this time weekly" in html
     assert series_url(coach).split("&count")[0].replace(":", "%3A") in html
+
+
+# --- the magic link manages the series --------------------------------------------------------------
+
+
+def test_six_weekly_sessions_then_week_3_moved_and_the_rest_cancelled_from_the_magic_link(new_york_client):
+    coach = coach_with_tuesday_evenings(price_amount=5000)
+    checkout = new_york_client.post(series_url(coach), {**DETAILS, "numbers": [str(n) for n in range(1, 7)]})
+    new_york_client.post(checkout["Location"].removeprefix("http://testserver"), {"pay": "1"})
+    series = BookingSeries.objects.get()
+    week3 = series.occurrences.get(series_number=3)
+    token = make_manage_token(week3)
+
+    # Week 3 moves to 19:00 the same evening; only its invite changes.
+    page = new_york_client.get(reverse("coaching:manage_booking", args=[token])).content.decode()
+    assert "This session is part of a series" in page and page.count("data-series-occurrence") == 6
+    new_start = week3.start_at + timedelta(hours=1)
+    confirm = reverse("coaching:manage_reschedule_confirm", args=[token]) + f"?start={new_start:%Y-%m-%dT%H:%M:%SZ}"
+    assert new_york_client.post(confirm).status_code == 303
+    week3.refresh_from_db()
+    assert week3.start_at == new_start and week3.ics_sequence == 1
+    assert set(series.occurrences.exclude(pk=week3.pk).values_list("ics_sequence", flat=True)) == {0}
+
+    # A week later (week 1 over, week 2 inside the 24-hour cut-off) the guest cancels the rest.
+    later = datetime(2030, 3, 18, 20, tzinfo=UTC)
+    with time_machine.travel(later, tick=False):
+        cancel_page = reverse("coaching:manage_cancel_series", args=[token])
+        shown = new_york_client.get(cancel_page).content.decode()
+        assert shown.count("data-remaining-occurrence") == 5
+        assert "No refund (inside the cancellation cut-off)" in shown and "£200.00" in shown
+        response = new_york_client.post(cancel_page)
+
+    assert response.status_code == 303 and response["Location"].endswith("?done=series_cancelled")
+    statuses = dict(series.occurrences.values_list("series_number", "status"))
+    assert statuses == {1: "confirmed", 2: "cancelled", 3: "cancelled", 4: "cancelled", 5: "cancelled", 6: "cancelled"}
+    assert sorted(Refund.objects.values_list("booking__series_number", "amount")) == [
+        (3, 5000),
+        (4, 5000),
+        (5, 5000),
+        (6, 5000),
+    ]
+
+
+def test_the_cancel_series_page_refuses_a_forged_link(new_york_client):
+    response = new_york_client.get(reverse("coaching:manage_cancel_series", args=["not-a-token"]))
+    assert response.status_code == 404
