@@ -2,12 +2,13 @@
 
 from django.urls import include, path
 
-from . import google, sign_in, views, workshops
+from . import google, recurring, sign_in, views, workshops
 
 tools = [
     path("bulk-add-slots/", views.bulk_add_view, name="bulk_add"),
     path("remove-availability/", views.remove_availability_view, name="remove_availability"),
     path("bookings/<int:pk>/cancel/", views.cancel_booking_view, name="cancel_booking"),
+    path("bookings/<int:pk>/cancel-series/", recurring.cancel_series_view, name="cancel_series"),
     path("workshops/<int:pk>/", workshops.workshop_overview_view, name="workshop"),
     path("workshops/<int:pk>/cancel/", workshops.cancel_workshop_view, name="cancel_workshop"),
     path("refunds/<int:pk>/retry/", workshops.retry_refund_view, name="retry_refund"),
