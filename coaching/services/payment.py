@@ -146,7 +146,15 @@ def expire_checkout(*, booking: Booking) -> None:
     A session that is no longer open (already paid or expired) is left alone: a payment that got
     through arrives by webhook and is re-confirmed or refunded there.
     """
-    expire_session(booking.stripe_checkout_session_id, reference=booking.reference)
+    session_id = booking.stripe_checkout_session_id
+    if not session_id and booking.series_id:
+        # An occurrence of a recurring series: its series' one checkout closes once no occurrence
+        # still waits for it.
+        series = booking.series
+        if series.occurrences.filter(status=Booking.Status.PENDING_PAYMENT).exists():
+            return
+        session_id = series.stripe_checkout_session_id
+    expire_session(session_id, reference=booking.reference)
 
 
 def expire_session(session_id: str | None, *, reference: str = "") -> None:

@@ -319,3 +319,20 @@ def test_without_the_coach_lock_the_exclusion_constraint_still_keeps_series_and_
 
 def test_a_series_racing_a_single_booking_on_sqlite_never_both(transactional_db):
     _series_against_a_single_week(tuesday_evenings_coach())
+
+
+@pytest.mark.django_db
+def test_the_hold_task_closes_the_series_checkout_at_stripe_once_every_occurrence_has_lapsed(stripe_standin):
+    coach = tuesday_evenings_coach(price_amount=5000, currency="GBP")
+    series = book(coach, count=3).series
+
+    released = expire_holds(now=NOW + timedelta(minutes=16))
+
+    assert released == 3
+    assert set(series.occurrences.values_list("status", flat=True)) == {Booking.Status.EXPIRED}
+    expired = stripe_standin.requests_to("POST", f"/v1/checkout/sessions/{series.stripe_checkout_session_id}/expire")
+    assert len(expired) == 1  # once, when the last occurrence lapsed
+    (checkout,) = stripe_standin.requests_to("POST", "/v1/checkout/sessions")
+    line = checkout.params["line_items"][0]
+    assert (line["price_data"]["unit_amount"], line["quantity"]) == ("5000", "3")
+    assert checkout.params["client_reference_id"] == series.reference
