@@ -44,7 +44,13 @@ from coaching.wallclock import format_in_zone
 from . import payment
 from .booking import Guest, _new_booking, _record_created, _save_new, coach_bookings_near, validate_guest
 from .changes import cancel_locked_booking
-from .holds import confirm_paid_booking, expire_checkout_quietly, release_hold, release_lapsed_holds
+from .holds import (
+    confirm_paid_booking,
+    expire_checkout_quietly,
+    release_hold,
+    release_lapsed_holds,
+    release_unstarted_hold,
+)
 from .locks import booking_transaction, lock_coach
 
 logger = logging.getLogger(__name__)
@@ -134,7 +140,9 @@ def book_series(
         checkout_url = start_series_checkout(series=series, bookings=bookings)
     except Exception as exc:
         logger.exception("Checkout could not start for series %s", series.reference)
-        release_series_hold(series=series, actor=Actor.SYSTEM, reason="Checkout could not be opened.")
+        # Silently, as for a single booking: the guest sees the error at once.
+        for booking in bookings:
+            release_unstarted_hold(booking)
         if isinstance(exc, BookingError):
             raise
         raise PaymentUnavailable() from exc

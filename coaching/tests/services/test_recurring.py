@@ -336,3 +336,16 @@ def test_the_hold_task_closes_the_series_checkout_at_stripe_once_every_occurrenc
     line = checkout.params["line_items"][0]
     assert (line["price_data"]["unit_amount"], line["quantity"]) == ("5000", "3")
     assert checkout.params["client_reference_id"] == series.reference
+
+
+@pytest.mark.django_db
+def test_a_checkout_that_cannot_open_releases_every_occurrence_silently(settings, after_commit):
+    settings.STRIPE_TEST_CHECKOUT = False  # no keys and no test checkout: payment is not set up
+    coach = tuesday_evenings_coach(price_amount=5000)
+
+    with pytest.raises(BookingError):
+        after_commit(lambda: book(coach, count=3))
+
+    assert set(Booking.objects.values_list("status", flat=True)) == {Booking.Status.EXPIRED}
+    assert not Notification.objects.exists()
+    assert series_preview(coach=coach, first_start_at=FIRST, count=3, every_weeks=WEEKLY, now=NOW)[0].is_free
