@@ -289,6 +289,7 @@ def manage_cancel_series(request: HttpRequest, token: str) -> HttpResponse:
     }
     context["refund_total_display"] = format_money(sum(row["refund"] for row in context["rows"]), booking.currency)
     context["cancellable"] = [row for row in context["rows"] if not row["refusal"]]
+    context["any_paid"] = any(row["paid"] for row in context["rows"])
     if request.method == "GET":
         return render(request, CANCEL_SERIES_PAGE, context, status=200 if context["cancellable"] else 409)
     try:

@@ -50,3 +50,15 @@ def test_a_guest_books_five_of_six_weekly_sessions_from_the_slot_panel(browser_p
         time(10)
     ] * 5
     page.screenshot(path=str(tmp_path / "series-booked.png"), full_page=True)
+
+    # The first session's magic link shows the whole series; the guest cancels all that remain.
+    page.locator("[data-booked-occurrence='1'] [data-manage-link]").click()
+    expect(page.locator("[data-manage-series]")).to_contain_text("This session is part of a series")
+    expect(page.locator("[data-series-occurrence]")).to_have_count(5)
+    page.screenshot(path=str(tmp_path / "series-manage.png"), full_page=True)
+    page.click("[data-cancel-series]")
+    expect(page.locator("[data-remaining-occurrence]")).to_have_count(5)
+    page.screenshot(path=str(tmp_path / "series-cancel.png"), full_page=True)
+    page.click("[data-confirm-cancel-series]")
+    expect(page.locator("[data-done]")).to_contain_text("remaining sessions of your series are cancelled")
+    assert set(series.occurrences.values_list("status", flat=True)) == {"cancelled"}
