@@ -14,13 +14,10 @@ def local_to_utc(day: date, wall_time: time, zone: zoneinfo.ZoneInfo) -> datetim
     Wall times that do not exist (skipped by a spring-forward) move forward by the gap, as a clock
     would; ambiguous ones (repeated by a fall-back) take the first occurrence (fold=0).
     """
-    naive = datetime.combine(day, wall_time)
-    aware = naive.replace(tzinfo=zone, fold=0)
-    utc = aware.astimezone(UTC)
-    # A non-existent local time round-trips to a different wall time: normalise it.
-    if utc.astimezone(zone).replace(tzinfo=None) != naive:
-        utc = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    return utc
+    # PEP 495: fold=0 reads a repeated wall time as its first occurrence, and a skipped one with the
+    # offset from before the change, which lands it after the gap (01:30 on a London spring-forward
+    # day is 02:30 BST). fold=1 would move a skipped time backward, before the gap.
+    return datetime.combine(day, wall_time).replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
 def local_day_bounds(day: date, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:

@@ -28,6 +28,10 @@ class BookingSeries(models.Model):
 
     reference = models.CharField(max_length=16, unique=True, default=new_series_reference, editable=False)
     coach = models.ForeignKey(Coach, on_delete=models.PROTECT, related_name="booking_series")
+    session_type = models.ForeignKey(
+        "coaching.SessionType", null=True, blank=True, on_delete=models.PROTECT, related_name="booking_series"
+    )
+    session_title = models.CharField(max_length=120, blank=True)
     every_weeks = models.PositiveSmallIntegerField(default=1, help_text="1 = weekly, 2 = fortnightly.")
     occurrences_asked = models.PositiveSmallIntegerField(
         default=1, help_text="How many occurrences the guest looked at (some may have been skipped as taken)."
@@ -66,4 +70,5 @@ class BookingSeries(models.Model):
 
     @property
     def title(self) -> str:
-        return f"1-on-1 sessions with {self.coach.name}, {self.repeat_display}"
+        what = self.session_title or "1-on-1 sessions"
+        return f"{what} with {self.coach.name}, {self.repeat_display}"

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from coaching.exceptions import BookingError, RecurringNotAllowed
-from coaching.models import Coach
+from coaching.models import Coach, SessionType
 from coaching.wallclock import local_to_utc
 
+from .session_rules import session_rules
 from .slots import validate_slot
 
 WEEKLY = 1
@@ -26,14 +27,11 @@ FORTNIGHTLY = 2
 EVERY_WEEKS_CHOICES = ((WEEKLY, "Weekly"), (FORTNIGHTLY, "Fortnightly"))
 
 
-# Without a session type that says otherwise: weekly, up to this many occurrences.
-DEFAULT_MAX_OCCURRENCES = 12
-
-
 @dataclass(frozen=True)
 class RecurrenceOffer:
-    """How a session may recur: every `every_weeks` weeks, at most `max_occurrences` times."""
+    """How a session type may recur: every `every_weeks` weeks, at most `max_occurrences` times."""
 
+    session_type: SessionType
     every_weeks: int
     max_occurrences: int
 
@@ -42,14 +40,24 @@ class RecurrenceOffer:
         return "weekly" if self.every_weeks == WEEKLY else "fortnightly"
 
 
-def recurrence_offer(*, coach: Coach, session_type=None) -> RecurrenceOffer | None:
-    """How sessions of this coach (of this session type) may be booked as a series, or None."""
+def recurrence_offer(*, coach: Coach, session_type: SessionType | None = None) -> RecurrenceOffer | None:
+    """How sessions of `session_type` (default: the coach's first) with this coach may be booked as
+    a series — the type's "recurring" setting — or None when they may not."""
     if not coach.is_active:
         return None
-    return RecurrenceOffer(every_weeks=WEEKLY, max_occurrences=DEFAULT_MAX_OCCURRENCES)
+    session_type = session_type or coach.default_session_type()
+    if session_type is None or not session_type.is_active or not session_type.recurring_every_weeks:
+        return None
+    return RecurrenceOffer(
+        session_type=session_type,
+        every_weeks=session_type.recurring_every_weeks,
+        max_occurrences=session_type.recurring_max_occurrences,
+    )
 
 
-def recurrence_refusal(*, coach: Coach, session_type=None, every_weeks: int, count: int) -> BookingError | None:
+def recurrence_refusal(
+    *, coach: Coach, session_type: SessionType | None = None, every_weeks: int, count: int
+) -> BookingError | None:
     """Why this repeat and count cannot be booked as a series (None when they can)."""
     offer = recurrence_offer(coach=coach, session_type=session_type)
     if offer is None:
@@ -94,21 +102,29 @@ def occurrence_starts(
 
 
 def series_preview(
-    *, coach: Coach, first_start_at: datetime, count: int, every_weeks: int, now: datetime | None = None
+    *,
+    coach: Coach,
+    session_type: SessionType,
+    first_start_at: datetime,
+    count: int,
+    every_weeks: int,
+    now: datetime | None = None,
 ) -> list[Occurrence]:
     """Every occurrence of the series the guest is choosing, each with the reason it is not free
     (taken, outside the coach's hours, beyond the horizon …) or None. The first occurrence is
     checked like every other; nothing is written."""
     now = now or timezone.now()
-    length = timedelta(minutes=coach.session_minutes)
+    rules = session_rules(coach, session_type)
     occurrences = []
     for number, start_at in enumerate(
         occurrence_starts(first_start_at, zone=coach.zone, every_weeks=every_weeks, count=count), start=1
     ):
         try:
-            validate_slot(coach=coach, start_at=start_at, now=now)
+            validate_slot(coach=coach, start_at=start_at, now=now, rules=rules)
             refusal = None
         except BookingError as exc:
             refusal = exc
-        occurrences.append(Occurrence(number=number, start_at=start_at, end_at=start_at + length, refusal=refusal))
+        occurrences.append(
+            Occurrence(number=number, start_at=start_at, end_at=start_at + rules.length, refusal=refusal)
+        )
     return occurrences

@@ -35,14 +35,23 @@ from coaching.exceptions import (
     PaymentUnavailable,
 )
 from coaching.links import make_checkout_cancel_token
-from coaching.models import Booking, BookingSeries, Coach
+from coaching.models import Booking, BookingSeries, Coach, SessionType
 from coaching.schedule import validate_slot
 from coaching.schedule.recurrence import occurrence_starts, recurrence_refusal
+from coaching.schedule.session_rules import session_rules
 from coaching.vocabulary import Actor, Change
 from coaching.wallclock import format_in_zone
 
 from . import payment
-from .booking import Guest, _new_booking, _record_created, _save_new, coach_bookings_near, validate_guest
+from .booking import (
+    Guest,
+    _new_booking,
+    _record_created,
+    _save_new,
+    coach_bookings_near,
+    offered_session_type,
+    validate_guest,
+)
 from .changes import cancel_locked_booking
 from .holds import (
     confirm_paid_booking,
@@ -71,14 +80,15 @@ def book_series(
     count: int,
     every_weeks: int,
     numbers: list[int] | None = None,
-    session_type=None,
+    session_type: SessionType | None = None,
     user=None,
     actor: str = Actor.GUEST,
     now: datetime | None = None,
 ) -> SeriesResult:
-    """Book the occurrences `numbers` (1 = the first; all of them when None) of the series that
-    starts at `first_start_at` and repeats every `every_weeks` weeks, `count` times, on the coach's
-    wall clock.
+    """Book the occurrences `numbers` (1 = the first; all of them when None) of the series of
+    `session_type` (default: the coach's first) that starts at `first_start_at` and repeats every
+    `every_weeks` weeks, `count` times, on the coach's wall clock. The type must allow that repeat
+    and count (its "recurring" setting); each occurrence snapshots the type as a single booking does.
 
     Guarantees: all chosen occurrences are re-checked under the coach's lock and written in one
     transaction — all of them or none. Free: every occurrence comes back CONFIRMED. Paid: every
@@ -87,9 +97,6 @@ def book_series(
     OccurrenceUnavailable (naming the occurrence that is not free any more), the guest-detail
     errors of create_booking, PaymentUnavailable or Busy; nothing is left behind when it raises.
     """
-    refusal = recurrence_refusal(coach=coach, session_type=session_type, every_weeks=every_weeks, count=count)
-    if refusal is not None:
-        raise refusal
     chosen = sorted(set(numbers if numbers is not None else range(1, count + 1)))
     if not chosen or chosen[0] < 1 or chosen[-1] > count:
         raise NotBookable("Please choose at least one of the dates shown.")
@@ -100,15 +107,23 @@ def book_series(
         coach = lock_coach(coach)
         if not coach.is_active:
             raise NotBookable(f"{coach.name} is not taking bookings right now.")
-        slots = [(number, _checked_slot(coach, number, starts[number - 1], now=now)) for number in chosen]
+        # Read under the coach's lock: the type's price, length and repeat are those the series keeps.
+        session_type = offered_session_type(coach, session_type)
+        refusal = recurrence_refusal(coach=coach, session_type=session_type, every_weeks=every_weeks, count=count)
+        if refusal is not None:
+            raise refusal
+        rules = session_rules(coach, session_type)
+        slots = [(number, _checked_slot(coach, rules, number, starts[number - 1], now=now)) for number in chosen]
         series = BookingSeries.objects.create(
             coach=coach,
+            session_type=session_type,
+            session_title=session_type.title,
             every_weeks=every_weeks,
             occurrences_asked=count,
             guest_name=guest.name.strip(),
             guest_email=guest.email.strip(),
             guest_timezone=guest.timezone,
-            currency=coach.currency,
+            currency=session_type.currency,
         )
         bookings = []
         for number, slot in slots:
@@ -119,12 +134,16 @@ def book_series(
                 start_at=slot.start_at,
                 end_at=slot.end_at,
                 seats=1,
-                price=coach.price_amount,
-                currency=coach.currency,
+                price=session_type.price_amount,
+                currency=session_type.currency,
                 now=now,
                 coach=coach,
+                session_type=session_type,
+                session_title=session_type.title,
+                session_minutes=session_type.duration_minutes,
+                series=series,
+                series_number=number,
             )
-            booking.series, booking.series_number = series, number
             _save_new(booking)
             bookings.append(booking)
         series.amount_due = sum(booking.amount_due for booking in bookings)
@@ -149,9 +168,9 @@ def book_series(
     return SeriesResult(series=series, bookings=bookings, checkout_url=checkout_url)
 
 
-def _checked_slot(coach: Coach, number: int, start_at: datetime, *, now: datetime):
+def _checked_slot(coach: Coach, rules, number: int, start_at: datetime, *, now: datetime):
     try:
-        return validate_slot(coach=coach, start_at=start_at, now=now)
+        return validate_slot(coach=coach, start_at=start_at, now=now, rules=rules)
     except BookingError as exc:
         raise OccurrenceUnavailable(
             number=number, when=format_in_zone(start_at, coach.zone), reason=exc.message

@@ -20,7 +20,9 @@ def series_offer(coach, start_at, session_type=None) -> dict | None:
     offer = recurrence_offer(coach=coach, session_type=session_type)
     if offer is None:
         return None
-    query = urlencode({"start": start_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    query = urlencode(
+        {"start": start_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "type": offer.session_type.slug}
+    )
     weekday = start_at.astimezone(coach.zone).strftime("%A")
     return {
         "url": f"{reverse('coaching:coach_series', args=[coach.slug])}?{query}",

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from coaching.exceptions import BookingError, RecurringNotAllowed, SlotUnavailable
+from coaching.exceptions import BookingError, NotBookable, RecurringNotAllowed, SlotUnavailable
 from coaching.links import (
     InvalidManageLink,
     booking_page_path,
@@ -85,6 +85,16 @@ def _occurrence_rows(preview, *, guest_zone, coach_zone) -> list[dict]:
     ]
 
 
+def _session_type(coach, slug: str | None):
+    """The session type `?type=` names among those the coach offers (None: the coach's first)."""
+    if not slug:
+        return None
+    session_type = coach.session_types_for_guests().filter(slug=slug).first()
+    if session_type is None:
+        raise NotBookable(f"{coach.name} does not offer that session.")
+    return session_type
+
+
 def _reason(refusal: BookingError | None) -> str:
     if refusal is None:
         return ""
@@ -104,15 +114,21 @@ def coach_series(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         coach = get_coach(slug)
         first_start_at = parse_start(request.GET.get("start"))
-        offer = recurrence_offer(coach=coach)
+        offer = recurrence_offer(coach=coach, session_type=_session_type(coach, request.GET.get("type")))
         if offer is None:
             raise RecurringNotAllowed()
     except BookingError as exc:
         return render_refusal(request, exc)
+    session_type = offer.session_type
     count = _count(request, maximum=offer.max_occurrences)
     zone = request.user_timezone
     preview = series_preview(
-        coach=coach, first_start_at=first_start_at, count=count, every_weeks=offer.every_weeks, now=timezone.now()
+        coach=coach,
+        session_type=session_type,
+        first_start_at=first_start_at,
+        count=count,
+        every_weeks=offer.every_weeks,
+        now=timezone.now(),
     )
     free_numbers = [occurrence.number for occurrence in preview if occurrence.is_free]
     form = SeriesForm(request.POST or None, count=count, free_numbers=free_numbers)
@@ -128,10 +144,11 @@ def coach_series(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "bound_numbers": [int(n) for n in request.POST.getlist("numbers") if n.isdigit()],
         "zone": zone,
-        "price_display": "Free" if coach.is_free else coach.price_display,
+        "session_type": session_type,
+        "price_display": "Free" if session_type.is_free else session_type.price_display,
         "back_url": booking_page_path(Booking(coach=coach)),
         "form_action": f"{reverse('coaching:coach_series', args=[coach.slug])}?"
-        f"{urlencode({'start': iso_z(first_start_at), 'count': count})}",
+        f"{urlencode({'start': iso_z(first_start_at), 'count': count, 'type': session_type.slug})}",
     }
     if request.method == "GET":
         return render(request, PAGE, context)
@@ -141,6 +158,7 @@ def coach_series(request: HttpRequest, slug: str) -> HttpResponse:
         result = book_series(
             guest=form.guest(timezone=zone.key),
             coach=coach,
+            session_type=session_type,
             first_start_at=first_start_at,
             count=count,
             every_weeks=offer.every_weeks,
@@ -149,7 +167,13 @@ def coach_series(request: HttpRequest, slug: str) -> HttpResponse:
         )
     except BookingError as exc:
         # Something changed since the page was drawn: show the dates as they are now, and why.
-        fresh = series_preview(coach=coach, first_start_at=first_start_at, count=count, every_weeks=offer.every_weeks)
+        fresh = series_preview(
+            coach=coach,
+            session_type=session_type,
+            first_start_at=first_start_at,
+            count=count,
+            every_weeks=offer.every_weeks,
+        )
         context["occurrences"] = _occurrence_rows(fresh, guest_zone=zone, coach_zone=coach.zone)
         context["form_error"] = exc.message
         return render(request, PAGE, context, status=exc.http_status)
@@ -215,6 +239,8 @@ def series_checkout_cancel(request: HttpRequest) -> HttpResponse:
     abandon_series_checkout(series=series)
     first = series.occurrences.order_by("series_number").first()
     query = {"start": iso_z(first.start_at), "count": series.occurrences_asked, "cancelled": 1}
+    if series.session_type_id:
+        query["type"] = series.session_type.slug
     return redirect(f"{reverse('coaching:coach_series', args=[series.coach.slug])}?{urlencode(query)}")
 
 

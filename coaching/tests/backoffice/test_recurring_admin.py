@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from coaching.models import Refund
 from coaching.services.recurring import book_series
-from coaching.tests.factories import CoachFactory, GuestFactory, WeeklyHoursFactory
+from coaching.tests.factories import CoachFactory, GuestFactory, WeeklyHoursFactory, allow_weekly_series
 from coaching.tests.standins.stripe import pay
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def owner_client(client, django_user_model):
 
 @pytest.fixture
 def series():
-    coach = CoachFactory(timezone="Europe/London", horizon_days=365, price_amount=5000)
+    coach = allow_weekly_series(CoachFactory(timezone="Europe/London", horizon_days=365, price_amount=5000))
     WeeklyHoursFactory(coach=coach, weekday=1, start_time=time(17), end_time=time(20))
     series = book_series(
         guest=GuestFactory(), coach=coach, first_start_at=FIRST, count=4, every_weeks=1, now=NOW

@@ -8,8 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coaching.exceptions import BeyondHorizon, SlotUnavailable
-from coaching.schedule.recurrence import FORTNIGHTLY, WEEKLY, occurrence_starts, series_preview
+from coaching.exceptions import BeyondHorizon, RecurringNotAllowed, SlotUnavailable
+from coaching.schedule.recurrence import (
+    FORTNIGHTLY,
+    WEEKLY,
+    occurrence_starts,
+    recurrence_offer,
+    recurrence_refusal,
+    series_preview,
+)
 from coaching.tests.factories import BookingFactory, CoachFactory, WeeklyHoursFactory
 from coaching.wallclock import local_to_utc
 
@@ -50,6 +57,18 @@ def test_fortnightly_occurrences_are_two_weeks_apart_on_the_wall_clock():
     ]
 
 
+def test_a_weekly_time_skipped_by_the_spring_forward_moves_forward_by_the_gap_that_week_only():
+    # 01:30 does not exist in London on Sunday 31 March 2030 (01:00 GMT jumps to 02:00 BST).
+    first = local_to_utc(date(2030, 3, 24), time(1, 30), LONDON)
+    starts = occurrence_starts(first, zone=LONDON, every_weeks=WEEKLY, count=3)
+
+    assert [start.astimezone(LONDON).strftime("%d %H:%M %Z") for start in starts] == [
+        "24 01:30 GMT",
+        "31 02:30 BST",  # forward, never back to 00:30 GMT
+        "07 01:30 BST",
+    ]
+
+
 @given(
     day=st.dates(min_value=date(2026, 1, 1), max_value=date(2035, 12, 31)),
     minutes=st.integers(min_value=0, max_value=24 * 60 - 1),
@@ -80,7 +99,14 @@ def test_one_taken_week_is_shown_as_taken_and_the_other_seven_as_free():
     taken_week = occurrence_starts(FIRST, zone=LONDON, every_weeks=WEEKLY, count=8)[4]
     BookingFactory(coach=coach, start_at=taken_week, end_at=taken_week + timedelta(hours=1))
 
-    preview = series_preview(coach=coach, first_start_at=FIRST, count=8, every_weeks=WEEKLY, now=NOW)
+    preview = series_preview(
+        coach=coach,
+        session_type=coach.default_session_type(),
+        first_start_at=FIRST,
+        count=8,
+        every_weeks=WEEKLY,
+        now=NOW,
+    )
 
     assert [occurrence.number for occurrence in preview if occurrence.is_free] == [1, 2, 3, 4, 6, 7, 8]
     assert isinstance(preview[4].refusal, SlotUnavailable)
@@ -92,7 +118,31 @@ def test_occurrences_beyond_the_horizon_are_shown_with_the_reason():
     coach = CoachFactory(timezone="Europe/London", horizon_days=30)
     WeeklyHoursFactory(coach=coach, weekday=1, start_time=time(17), end_time=time(20))
 
-    preview = series_preview(coach=coach, first_start_at=FIRST, count=4, every_weeks=WEEKLY, now=NOW)
+    preview = series_preview(
+        coach=coach,
+        session_type=coach.default_session_type(),
+        first_start_at=FIRST,
+        count=4,
+        every_weeks=WEEKLY,
+        now=NOW,
+    )
 
     assert [occurrence.is_free for occurrence in preview] == [True, True, True, False]
     assert isinstance(preview[3].refusal, BeyondHorizon)
+
+
+@pytest.mark.django_db
+def test_a_session_type_allows_a_series_only_when_the_owner_says_so():
+    coach = CoachFactory()
+    session_type = coach.default_session_type()
+    assert recurrence_offer(coach=coach) is None  # single sessions only, by default
+
+    session_type.recurring_every_weeks = FORTNIGHTLY
+    session_type.recurring_max_occurrences = 6
+    session_type.save()
+
+    offer = recurrence_offer(coach=coach)
+    assert (offer.every_weeks, offer.max_occurrences, offer.repeat_display) == (2, 6, "fortnightly")
+    assert recurrence_refusal(coach=coach, every_weeks=FORTNIGHTLY, count=6) is None
+    assert isinstance(recurrence_refusal(coach=coach, every_weeks=WEEKLY, count=6), RecurringNotAllowed)
+    assert isinstance(recurrence_refusal(coach=coach, every_weeks=FORTNIGHTLY, count=7), RecurringNotAllowed)

@@ -17,7 +17,13 @@ from coaching.schedule.recurrence import WEEKLY, occurrence_starts, series_previ
 from coaching.services import Guest, cancel_booking, create_booking, expire_holds, reschedule_booking
 from coaching.services import locks as lock_switch
 from coaching.services.recurring import book_series, cancel_remaining
-from coaching.tests.factories import BookingFactory, CoachFactory, GuestFactory, WeeklyHoursFactory
+from coaching.tests.factories import (
+    BookingFactory,
+    CoachFactory,
+    GuestFactory,
+    WeeklyHoursFactory,
+    allow_weekly_series,
+)
 from coaching.tests.services.test_races import race
 from coaching.tests.standins.stripe import pay
 from coaching.vocabulary import Actor
@@ -31,7 +37,7 @@ WEEKS = occurrence_starts(FIRST, zone=LONDON, every_weeks=WEEKLY, count=8)
 
 
 def tuesday_evenings_coach(**fields):
-    coach = CoachFactory(timezone="Europe/London", horizon_days=365, **fields)
+    coach = allow_weekly_series(CoachFactory(timezone="Europe/London", horizon_days=365, **fields))
     WeeklyHoursFactory(coach=coach, weekday=1, start_time=time(17), end_time=time(20))
     return coach
 
@@ -115,7 +121,14 @@ def test_one_taken_week_the_guest_sees_it_and_books_the_other_seven(after_commit
     coach = tuesday_evenings_coach()
     BookingFactory(coach=coach, start_at=WEEKS[2], end_at=WEEKS[2] + timedelta(hours=1))
 
-    preview = series_preview(coach=coach, first_start_at=FIRST, count=8, every_weeks=WEEKLY, now=NOW)
+    preview = series_preview(
+        coach=coach,
+        session_type=coach.default_session_type(),
+        first_start_at=FIRST,
+        count=8,
+        every_weeks=WEEKLY,
+        now=NOW,
+    )
     free = [occurrence.number for occurrence in preview if occurrence.is_free]
     result = after_commit(lambda: book(coach, numbers=free))
 
@@ -348,4 +361,12 @@ def test_a_checkout_that_cannot_open_releases_every_occurrence_silently(settings
 
     assert set(Booking.objects.values_list("status", flat=True)) == {Booking.Status.EXPIRED}
     assert not Notification.objects.exists()
-    assert series_preview(coach=coach, first_start_at=FIRST, count=3, every_weeks=WEEKLY, now=NOW)[0].is_free
+    preview = series_preview(
+        coach=coach,
+        session_type=coach.default_session_type(),
+        first_start_at=FIRST,
+        count=3,
+        every_weeks=WEEKLY,
+        now=NOW,
+    )
+    assert preview[0].is_free

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from coaching.models import BookingSeries
 from coaching.schedule.recurrence import WEEKLY, occurrence_starts
-from coaching.tests.factories import BookingFactory, CoachFactory, WeeklyHoursFactory
+from coaching.tests.factories import BookingFactory, CoachFactory, WeeklyHoursFactory, allow_weekly_series
 from coaching.wallclock import local_to_utc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,6 +21,7 @@ LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 def test_a_guest_books_five_of_six_weekly_sessions_from_the_slot_panel(browser_page, live_server, tmp_path):
     coach = CoachFactory(name="Amara Okafor", slug="amara-series", timezone="Europe/London", horizon_days=120)
+    allow_weekly_series(coach)
     next_week = timezone.now().astimezone(LONDON).date() + timedelta(days=7)
     WeeklyHoursFactory(coach=coach, weekday=next_week.weekday(), start_time=time(9), end_time=time(12))
     first = local_to_utc(next_week, time(10), LONDON)

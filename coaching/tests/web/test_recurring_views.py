@@ -14,7 +14,7 @@ from django.urls import reverse
 from coaching.links import make_manage_token
 from coaching.models import Booking, BookingSeries, Notification, Refund
 from coaching.schedule.recurrence import WEEKLY, occurrence_starts
-from coaching.tests.factories import BookingFactory, CoachFactory, WeeklyHoursFactory
+from coaching.tests.factories import BookingFactory, CoachFactory, WeeklyHoursFactory, allow_weekly_series
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -27,6 +27,7 @@ DETAILS = {"name": "Grace Hopper", "email": "grace@example.com"}
 
 def coach_with_tuesday_evenings(**fields):
     coach = CoachFactory(name="Amara Okafor", slug="amara", timezone="Europe/London", horizon_days=365, **fields)
+    allow_weekly_series(coach)
     WeeklyHoursFactory(coach=coach, weekday=1, start_time=time(17), end_time=time(20))
     return coach
 
