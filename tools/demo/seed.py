@@ -46,6 +46,9 @@ COACHES = [
                 "price_amount": 0,
                 "currency": "GBP",
                 "buffer_minutes": 15,
+                # Recurring sessions: guests may book the same time every week, up to 8 in one go.
+                "recurring_every_weeks": 1,
+                "recurring_max_occurrences": 8,
             },
         ],
         "min_notice_minutes": 12 * 60,

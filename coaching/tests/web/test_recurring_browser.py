@@ -2,16 +2,19 @@
 six weeks shown in both zones with the one already taken marked, the other five booked in one go,
 each with its own manage link."""
 
+import os
 import zoneinfo
 from datetime import time, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from coaching.models import BookingSeries
+from coaching.models import BookingSeries, Coach
 from coaching.schedule.recurrence import WEEKLY, occurrence_starts
 from coaching.tests.factories import BookingFactory, CoachFactory, WeeklyHoursFactory, allow_weekly_series
+from coaching.tests.web.test_browser_booking import ensure_wagtail_root
 from coaching.wallclock import local_to_utc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,6 +63,48 @@ def test_a_guest_books_five_of_six_weekly_sessions_from_the_slot_panel(browser_p
     page.click("[data-cancel-series]")
     expect(page.locator("[data-remaining-occurrence]")).to_have_count(5)
     page.screenshot(path=str(tmp_path / "series-cancel.png"), full_page=True)
+    page.click("[data-confirm-cancel-series]")
+    expect(page.locator("[data-done]")).to_contain_text("remaining sessions of your series are cancelled")
+    assert set(series.occurrences.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_from_the_demo_a_guest_books_six_weekly_sessions_moves_week_3_and_cancels_the_rest(browser_page, live_server):
+    """The issue's "done when", clicked through on the seeded demo: Amara's career session allows
+    weekly series (tools/demo/seed.py)."""
+    ensure_wagtail_root()
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    amara = Coach.objects.get(slug="amara-okafor")
+    tuesday = timezone.now().astimezone(LONDON).date() + timedelta(days=7)
+    tuesday += timedelta(days=(1 - tuesday.weekday()) % 7)
+    first = local_to_utc(tuesday, time(9), LONDON)
+    page = browser_page
+
+    page.goto(f"{live_server.url}/book/coach/{amara.slug}/slot/?start={first:%Y-%m-%dT%H:%M:%SZ}")
+    page.click("[data-series-link]")
+    page.select_option("#id_count", "6")
+    page.click("[data-show-dates]")
+    expect(page.locator('[data-occurrence][data-free="true"]')).to_have_count(6)
+    page.fill("#id_name", "Demo Guest")
+    page.fill("#id_email", "demo-series@example.com")
+    page.click("[data-submit]")
+    expect(page.locator("[data-booked-occurrence]")).to_have_count(6)
+    series = BookingSeries.objects.get(guest_email="demo-series@example.com")
+
+    # Week 3 moves to 10:15 the same day, from its own magic link.
+    page.locator("[data-booked-occurrence='3'] [data-manage-link]").click()
+    page.click("[data-reschedule]")
+    week3 = series.occurrences.get(series_number=3)
+    page.click(f"#calendar a[data-day='{week3.start_at.astimezone(LONDON):%Y-%m-%d}']")
+    later = local_to_utc(week3.start_at.astimezone(LONDON).date(), time(10, 15), LONDON)
+    page.click(f"#day-slots a[data-start='{later:%Y-%m-%dT%H:%M:%SZ}']")
+    page.locator("[data-confirm-move]").click()
+    page.wait_for_url("**?done=rescheduled")
+    week3.refresh_from_db()
+    assert week3.start_at == later and week3.ics_sequence == 1
+
+    # And cancels all the rest from the same page.
+    page.click("[data-cancel-series]")
+    expect(page.locator("[data-remaining-occurrence]")).to_have_count(6)
     page.click("[data-confirm-cancel-series]")
     expect(page.locator("[data-done]")).to_contain_text("remaining sessions of your series are cancelled")
     assert set(series.occurrences.values_list("status", flat=True)) == {"cancelled"}
