@@ -19,7 +19,8 @@ from coaching.exceptions import BookingError, RecurringNotAllowed
 from coaching.models import Coach, SessionType
 from coaching.wallclock import local_to_utc
 
-from .session_rules import session_rules
+from .loading import CoachIntervals, load_coach_intervals
+from .session_rules import SessionRules, session_rules
 from .slots import validate_slot
 
 WEEKLY = 1
@@ -115,12 +116,12 @@ def series_preview(
     checked like every other; nothing is written."""
     now = now or timezone.now()
     rules = session_rules(coach, session_type)
+    starts = occurrence_starts(first_start_at, zone=coach.zone, every_weeks=every_weeks, count=count)
+    intervals = series_intervals(coach, rules, starts, now=now)
     occurrences = []
-    for number, start_at in enumerate(
-        occurrence_starts(first_start_at, zone=coach.zone, every_weeks=every_weeks, count=count), start=1
-    ):
+    for number, start_at in enumerate(starts, start=1):
         try:
-            validate_slot(coach=coach, start_at=start_at, now=now, rules=rules)
+            validate_slot(coach=coach, start_at=start_at, now=now, rules=rules, intervals=intervals)
             refusal = None
         except BookingError as exc:
             refusal = exc
@@ -128,3 +129,9 @@ def series_preview(
             Occurrence(number=number, start_at=start_at, end_at=start_at + rules.length, refusal=refusal)
         )
     return occurrences
+
+
+def series_intervals(coach: Coach, rules: SessionRules, starts: list[datetime], *, now: datetime) -> CoachIntervals:
+    """The coach's availability and blockers over the whole series, in one load (four queries),
+    against which every occurrence is checked."""
+    return load_coach_intervals(coach=coach, start=starts[0], end=starts[-1] + rules.length, now=now, rules=rules)

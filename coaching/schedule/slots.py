@@ -79,9 +79,11 @@ def validate_slot(
     session_type: SessionType | None = None,
     rules: SessionRules | None = None,
     exclude_booking: Booking | None = None,
+    intervals: CoachIntervals | None = None,
 ) -> Slot:
     """The slot starting at `start_at` exactly as the schedule offers it for `session_type` (or
-    `rules`; default: the coach's first type), or the reason it is not.
+    `rules`; default: the coach's first type), or the reason it is not. `intervals`: already loaded
+    for a window covering the slot (a recurring series checks all its dates against one load).
 
     Raises SlotInPast, InsideMinimumNotice, BeyondHorizon, OutsideAvailability, SlotUnavailable, or
     NotBookable when the coach offers no session type.
@@ -96,9 +98,10 @@ def validate_slot(
     if start_at > now + timedelta(days=rules.horizon_days):
         raise BeyondHorizon(f"Sessions with {coach.name} can be booked up to {rules.horizon_days} days ahead.")
     wanted = Slot(start_at, start_at + rules.length)
-    intervals = load_coach_intervals(
-        coach=coach, start=start_at, end=wanted.end_at, now=now, exclude_booking=exclude_booking, rules=rules
-    )
+    if intervals is None:
+        intervals = load_coach_intervals(
+            coach=coach, start=start_at, end=wanted.end_at, now=now, exclude_booking=exclude_booking, rules=rules
+        )
     # The same grid as candidate_starts (steps of length + buffer from each merged block's start),
     # checked arithmetically instead of listing a long block's every slot.
     block = next(

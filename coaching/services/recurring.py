@@ -37,7 +37,7 @@ from coaching.exceptions import (
 from coaching.links import make_checkout_cancel_token
 from coaching.models import Booking, BookingSeries, Coach, SessionType
 from coaching.schedule import validate_slot
-from coaching.schedule.recurrence import occurrence_starts, recurrence_refusal
+from coaching.schedule.recurrence import occurrence_starts, recurrence_refusal, series_intervals
 from coaching.schedule.session_rules import session_rules
 from coaching.vocabulary import Actor, Change
 from coaching.wallclock import format_in_zone
@@ -113,7 +113,11 @@ def book_series(
         if refusal is not None:
             raise refusal
         rules = session_rules(coach, session_type)
-        slots = [(number, _checked_slot(coach, rules, number, starts[number - 1], now=now)) for number in chosen]
+        chosen_starts = [starts[number - 1] for number in chosen]
+        intervals = series_intervals(coach, rules, chosen_starts, now=now)
+        slots = [
+            (number, _checked_slot(coach, rules, intervals, number, starts[number - 1], now=now)) for number in chosen
+        ]
         series = BookingSeries.objects.create(
             coach=coach,
             session_type=session_type,
@@ -168,9 +172,9 @@ def book_series(
     return SeriesResult(series=series, bookings=bookings, checkout_url=checkout_url)
 
 
-def _checked_slot(coach: Coach, rules, number: int, start_at: datetime, *, now: datetime):
+def _checked_slot(coach: Coach, rules, intervals, number: int, start_at: datetime, *, now: datetime):
     try:
-        return validate_slot(coach=coach, start_at=start_at, now=now, rules=rules)
+        return validate_slot(coach=coach, start_at=start_at, now=now, rules=rules, intervals=intervals)
     except BookingError as exc:
         raise OccurrenceUnavailable(
             number=number, when=format_in_zone(start_at, coach.zone), reason=exc.message
