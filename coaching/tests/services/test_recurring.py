@@ -104,6 +104,8 @@ def test_one_email_for_the_series_with_one_invite_per_occurrence_each_with_its_o
     assert len(to_guest) == 1 and len(to_coach) == 1
     (confirmation,) = to_guest
     assert "8 sessions" in confirmation.subject
+    assert to_coach[0].subject.startswith("New weekly series: Grace Hopper, 8 sessions from Tue 12 Mar 2030, 18:00")
+    assert "8 weekly sessions with you" in to_coach[0].body
     events = parsed_invites(confirmation)
     bookings = list(result.series.occurrences.order_by("start_at"))
     assert [method for method, _ in events] == ["REQUEST"] * 8
