@@ -33,6 +33,7 @@ from coaching.exceptions import (
     NotBookable,
     OccurrenceUnavailable,
     PaymentUnavailable,
+    SlotUnavailable,
 )
 from coaching.links import make_checkout_cancel_token
 from coaching.models import Booking, BookingSeries, Coach, SessionType
@@ -60,7 +61,7 @@ from .holds import (
     release_lapsed_holds,
     release_unstarted_hold,
 )
-from .locks import booking_transaction, lock_coach
+from .locks import booking_transaction, lock_coach, set_lock_timeout
 
 logger = logging.getLogger(__name__)
 
@@ -176,9 +177,9 @@ def _checked_slot(coach: Coach, rules, intervals, number: int, start_at: datetim
     try:
         return validate_slot(coach=coach, start_at=start_at, now=now, rules=rules, intervals=intervals)
     except BookingError as exc:
-        raise OccurrenceUnavailable(
-            number=number, when=format_in_zone(start_at, coach.zone), reason=exc.message
-        ) from exc
+        # "Just taken, pick another slot" speaks of one chosen time; here it is one date of several.
+        reason = "it was just taken." if isinstance(exc, SlotUnavailable) else exc.message
+        raise OccurrenceUnavailable(number=number, when=format_in_zone(start_at, coach.zone), reason=reason) from exc
 
 
 # --- paying for a series ---------------------------------------------------------------------------
@@ -226,6 +227,9 @@ def confirm_paid_series(
     refunded in full. Running it twice, or concurrently, confirms once.
     """
     with transaction.atomic():
+        set_lock_timeout()
+        # The usual order: the coach, then the series, then each occurrence.
+        lock_coach(series.coach)
         locked = BookingSeries.objects.select_for_update().get(pk=series.pk)
         if payment_intent_id and locked.stripe_payment_intent_id != payment_intent_id:
             locked.stripe_payment_intent_id = payment_intent_id
