@@ -127,11 +127,12 @@ class SessionTypeChoice:
     """The coach's session types guests can choose from, and the one chosen."""
 
     chosen: SessionType | None
-    choices: list[SessionType]
+    choices: list[SessionType]  # what the guest may choose from (only the pinned one, on a block)
+    first: SessionType | None = None  # the coach's first type: what a URL without `type` books
 
     @property
     def is_default(self) -> bool:
-        return self.chosen is None or (bool(self.choices) and self.chosen == self.choices[0])
+        return self.chosen is None or self.chosen == self.first
 
     @property
     def url_slug(self) -> str:
@@ -151,11 +152,12 @@ def choose_session_type(
     chosen = next((t for t in choices if t.slug == wanted), None) if wanted else None
     if wanted and chosen is None and strict:
         raise NotBookable(f"{coach.name} does not offer that session.")
+    first = choices[0] if choices else None
     if chosen is None:
-        chosen = choices[0] if choices else None
+        chosen = first
     if pinned is not None:
         choices = [chosen] if chosen is not None else []
-    return SessionTypeChoice(chosen=chosen, choices=choices)
+    return SessionTypeChoice(chosen=chosen, choices=choices, first=first)
 
 
 def page_base(request: HttpRequest | None, fallback: str) -> str:
@@ -336,7 +338,7 @@ def type_cards(type_choice: SessionTypeChoice, links: CalendarLinks) -> list[dic
     opens its calendar (a plain link: it works without JavaScript and as a deep link)."""
     if len(type_choice.choices) < 2:
         return []
-    first = type_choice.choices[0]
+    first = type_choice.first
     cards = []
     for session_type in type_choice.choices:
         query = {"cal": links.instance, "type": "" if session_type == first else session_type.slug}
