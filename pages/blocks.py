@@ -119,7 +119,12 @@ class BookingCalendarBlock(blocks.StructBlock):
     class Meta:
         icon = "date"
         template = "pages/blocks/booking_calendar_block.html"
-        preview_value = {"heading": "Book a seat in a workshop", "show": "workshops", "coach": None, "session_type": None}
+        preview_value = {
+            "heading": "Book a seat in a workshop",
+            "show": "workshops",
+            "coach": None,
+            "session_type": None,
+        }
         description = "A month calendar where guests book a coach's sessions or workshop seats"
 
     def clean(self, value):
