@@ -8,12 +8,14 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
 from coaching.intake import answer_key
 from coaching.links import manage_url
 from coaching.models import Booking, IntakeQuestion, LocationKind
+from coaching.services import payment
 from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory, SessionTypeFactory
 from coaching.tests.http import HTMX
 
@@ -145,3 +147,16 @@ def test_the_manage_page_and_the_csv_export_show_the_answers_and_the_place(coach
     assert row["What"] == "Deep dive with Amara Okafor"
     inspect = admin_client.get(reverse("coaching_booking_modeladmin_inspect", args=[booking.pk])).content.decode()
     assert "My CV" in inspect and "12 Clerkenwell Road, London" in inspect
+
+
+def test_back_from_the_checkout_returns_to_the_same_types_calendar_and_time(coach, intro, deep_dive, london):
+    deep_dive.price_amount = 9000
+    deep_dive.save()
+    key = answer_key(deep_dive.questions.get())
+    response = london.post(slot_url(coach, at(9), deep_dive), {"name": "Jo", "email": "jo@example.com", key: "CV"})
+    assert response.status_code == 303
+    booking = Booking.objects.get()
+    back = london.get(payment.cancel_url(booking).removeprefix(settings.SITE_URL))
+    assert back["Location"] == "/book/coach/amara/?start=2030-01-07T09%3A00%3A00Z&type=deep-dive"
+    page = london.get(back["Location"]).content.decode()
+    assert "Payment cancelled" in page and 'value="Jo"' in page and "What shall we cover?" in page
