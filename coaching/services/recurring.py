@@ -17,6 +17,7 @@ the rule for a single booking).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,6 +52,7 @@ from .booking import (
     _save_new,
     coach_bookings_near,
     offered_session_type,
+    session_snapshot,
     validate_guest,
 )
 from .changes import cancel_locked_booking
@@ -82,6 +84,7 @@ def book_series(
     every_weeks: int,
     numbers: list[int] | None = None,
     session_type: SessionType | None = None,
+    answers: Mapping[str, object] | None = None,
     user=None,
     actor: str = Actor.GUEST,
     now: datetime | None = None,
@@ -89,7 +92,8 @@ def book_series(
     """Book the occurrences `numbers` (1 = the first; all of them when None) of the series of
     `session_type` (default: the coach's first) that starts at `first_start_at` and repeats every
     `every_weeks` weeks, `count` times, on the coach's wall clock. The type must allow that repeat
-    and count (its "recurring" setting); each occurrence snapshots the type as a single booking does.
+    and count (its "recurring" setting); each occurrence snapshots the type, its meeting place and
+    the guest's `answers` to its questions (asked once for the series) as a single booking does.
 
     Guarantees: all chosen occurrences are re-checked under the coach's lock and written in one
     transaction — all of them or none. Free: every occurrence comes back CONFIRMED. Paid: every
@@ -113,6 +117,8 @@ def book_series(
         refusal = recurrence_refusal(coach=coach, session_type=session_type, every_weeks=every_weeks, count=count)
         if refusal is not None:
             raise refusal
+        # The guest answers the type's questions once; every occurrence keeps the answers.
+        snapshot = session_snapshot(coach=coach, session_type=session_type, answers=answers or {}, guest=guest)
         rules = session_rules(coach, session_type)
         chosen_starts = [starts[number - 1] for number in chosen]
         intervals = series_intervals(coach, rules, chosen_starts, now=now)
@@ -143,9 +149,7 @@ def book_series(
                 currency=session_type.currency,
                 now=now,
                 coach=coach,
-                session_type=session_type,
-                session_title=session_type.title,
-                session_minutes=session_type.duration_minutes,
+                **snapshot,
                 series=series,
                 series_number=number,
             )

@@ -33,7 +33,7 @@ from coaching.services.local_checkout import deliver_test_payment, test_checkout
 from coaching.services.recurring import abandon_series_checkout, book_series, cancel_remaining, series_cancel_url
 from coaching.vocabulary import Actor
 
-from .forms import GuestDetailsForm
+from .forms import SessionBookingForm
 from .parsing import get_coach, iso_z, parse_start
 from .privacy import private_page
 from .ratelimit import check, ratelimit, too_many_requests
@@ -46,7 +46,7 @@ TEST_CHECKOUT_PAGE = "coaching/recurring/test_checkout.html"
 CANCEL_SERIES_PAGE = "coaching/recurring/cancel_series.html"
 
 
-class SeriesForm(GuestDetailsForm):
+class SeriesForm(SessionBookingForm):
     """The guest's details and which of the occurrences shown to book (the free ones, ticked). Any
     number of the series is accepted here: whether it is still free is the service's to say, under
     the coach's lock, so a date taken since the page was drawn is refused with its reason."""
@@ -55,8 +55,8 @@ class SeriesForm(GuestDetailsForm):
         label="Sessions to book", coerce=int, widget=forms.CheckboxSelectMultiple, choices=()
     )
 
-    def __init__(self, *args, count: int, free_numbers: list[int], **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, count: int, free_numbers: list[int], session_type, **kwargs):
+        super().__init__(*args, session_type=session_type, **kwargs)
         self.fields["numbers"].choices = [(number, str(number)) for number in range(1, count + 1)]
         self.fields["numbers"].initial = free_numbers
         self.fields["numbers"].error_messages["required"] = "Please tick at least one session."
@@ -131,7 +131,7 @@ def coach_series(request: HttpRequest, slug: str) -> HttpResponse:
         now=timezone.now(),
     )
     free_numbers = [occurrence.number for occurrence in preview if occurrence.is_free]
-    form = SeriesForm(request.POST or None, count=count, free_numbers=free_numbers)
+    form = SeriesForm(request.POST or None, count=count, free_numbers=free_numbers, session_type=session_type)
     context = {
         "coach": coach,
         "offer": offer,
@@ -163,6 +163,7 @@ def coach_series(request: HttpRequest, slug: str) -> HttpResponse:
             count=count,
             every_weeks=offer.every_weeks,
             numbers=form.cleaned_data["numbers"],
+            answers=form.answers(),
             user=request.user,
         )
     except BookingError as exc:

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from coaching.models import BookingSeries, Coach
+from coaching.models import BookingSeries, Coach, Refund
 from coaching.schedule.recurrence import WEEKLY, occurrence_starts
 from coaching.tests.factories import BookingFactory, CoachFactory, WeeklyHoursFactory, allow_weekly_series
 from coaching.tests.web.test_browser_booking import ensure_wagtail_root
@@ -69,8 +69,8 @@ def test_a_guest_books_five_of_six_weekly_sessions_from_the_slot_panel(browser_p
 
 
 def test_from_the_demo_a_guest_books_six_weekly_sessions_moves_week_3_and_cancels_the_rest(browser_page, live_server):
-    """The issue's "done when", clicked through on the seeded demo: Amara's career session allows
-    weekly series (tools/demo/seed.py)."""
+    """The issue's "done when", clicked through on the seeded demo: Amara's career session (£75, one
+    required question) allows weekly series (tools/demo/seed.py); one test checkout pays for all six."""
     ensure_wagtail_root()
     call_command("seed_demo", stdout=open(os.devnull, "w"))
     amara = Coach.objects.get(slug="amara-okafor")
@@ -79,16 +79,24 @@ def test_from_the_demo_a_guest_books_six_weekly_sessions_moves_week_3_and_cancel
     first = local_to_utc(tuesday, time(9), LONDON)
     page = browser_page
 
-    page.goto(f"{live_server.url}/book/coach/{amara.slug}/slot/?start={first:%Y-%m-%dT%H:%M:%SZ}")
+    page.goto(
+        f"{live_server.url}/book/coach/{amara.slug}/slot/?start={first:%Y-%m-%dT%H:%M:%SZ}&type=amara-career-session"
+    )
     page.click("[data-series-link]")
     page.select_option("#id_count", "6")
     page.click("[data-show-dates]")
     expect(page.locator('[data-occurrence][data-free="true"]')).to_have_count(6)
+    expect(page.locator("[data-series-page]")).to_contain_text("£75.00 per session")
     page.fill("#id_name", "Demo Guest")
     page.fill("#id_email", "demo-series@example.com")
+    page.get_by_label("Between jobs").check()
     page.click("[data-submit]")
+    page.wait_for_url("**/stripe/test-checkout/series/**")
+    expect(page.locator("[data-amount]")).to_have_text("£450.00")
+    page.get_by_role("button", name="Pay (test)").click()
     expect(page.locator("[data-booked-occurrence]")).to_have_count(6)
     series = BookingSeries.objects.get(guest_email="demo-series@example.com")
+    assert {booking.intake_answers[0]["answer"] for booking in series.occurrences.all()} == {"Between jobs"}
 
     # Week 3 moves to 10:15 the same day, from its own magic link.
     page.locator("[data-booked-occurrence='3'] [data-manage-link]").click()
@@ -102,9 +110,11 @@ def test_from_the_demo_a_guest_books_six_weekly_sessions_moves_week_3_and_cancel
     week3.refresh_from_db()
     assert week3.start_at == later and week3.ics_sequence == 1
 
-    # And cancels all the rest from the same page.
+    # And cancels all the rest from the same page, each refunded by the policy (all before the cut-off).
     page.click("[data-cancel-series]")
     expect(page.locator("[data-remaining-occurrence]")).to_have_count(6)
+    expect(page.locator("[data-refund-total]")).to_have_text("£450.00")
     page.click("[data-confirm-cancel-series]")
     expect(page.locator("[data-done]")).to_contain_text("remaining sessions of your series are cancelled")
     assert set(series.occurrences.values_list("status", flat=True)) == {"cancelled"}
+    assert sorted(Refund.objects.filter(booking__series=series).values_list("amount", flat=True)) == [7500] * 6

@@ -53,9 +53,10 @@ def test_the_series_page_shows_every_occurrence_in_both_zones_and_marks_the_take
     coach = coach_with_tuesday_evenings()
     BookingFactory(coach=coach, start_at=WEEKS[2], end_at=WEEKS[2] + timedelta(hours=1))
 
-    # The coach, the session type, the coach's availability and blockers over all 8 weeks in one load
-    # (four queries), the session: 8 whatever the number of weeks (it was 35 with one load per week).
-    with django_assert_max_num_queries(8):
+    # The coach, the session type and its questions, the coach's availability and blockers over all 8
+    # weeks in one load (four queries), the session: 9 whatever the number of weeks (35 with one load
+    # per week).
+    with django_assert_max_num_queries(9):
         response = new_york_client.get(series_url(coach, count=8))
 
     html = response.content.decode()
