@@ -27,6 +27,18 @@ NOW = datetime(2030, 3, 1, tzinfo=UTC)
 FIRST = datetime(2030, 3, 12, 18, tzinfo=UTC)
 
 
+def weekly_preview(coach, *, count: int, now=NOW):
+    """The weekly series from FIRST of the coach's first session type, as the guest is shown it."""
+    return series_preview(
+        coach=coach,
+        session_type=coach.default_session_type(),
+        first_start_at=FIRST,
+        count=count,
+        every_weeks=WEEKLY,
+        now=now,
+    )
+
+
 def test_eight_weekly_occurrences_across_a_dst_change_keep_their_local_time():
     starts = occurrence_starts(FIRST, zone=LONDON, every_weeks=WEEKLY, count=8)
 
@@ -99,14 +111,7 @@ def test_one_taken_week_is_shown_as_taken_and_the_other_seven_as_free():
     taken_week = occurrence_starts(FIRST, zone=LONDON, every_weeks=WEEKLY, count=8)[4]
     BookingFactory(coach=coach, start_at=taken_week, end_at=taken_week + timedelta(hours=1))
 
-    preview = series_preview(
-        coach=coach,
-        session_type=coach.default_session_type(),
-        first_start_at=FIRST,
-        count=8,
-        every_weeks=WEEKLY,
-        now=NOW,
-    )
+    preview = weekly_preview(coach, count=8)
 
     assert [occurrence.number for occurrence in preview if occurrence.is_free] == [1, 2, 3, 4, 6, 7, 8]
     assert isinstance(preview[4].refusal, SlotUnavailable)
@@ -118,14 +123,7 @@ def test_occurrences_beyond_the_horizon_are_shown_with_the_reason():
     coach = CoachFactory(timezone="Europe/London", horizon_days=30)
     WeeklyHoursFactory(coach=coach, weekday=1, start_time=time(17), end_time=time(20))
 
-    preview = series_preview(
-        coach=coach,
-        session_type=coach.default_session_type(),
-        first_start_at=FIRST,
-        count=4,
-        every_weeks=WEEKLY,
-        now=NOW,
-    )
+    preview = weekly_preview(coach, count=4)
 
     assert [occurrence.is_free for occurrence in preview] == [True, True, True, False]
     assert isinstance(preview[3].refusal, BeyondHorizon)

@@ -13,7 +13,7 @@ from icalendar import Calendar
 
 from coaching.exceptions import BookingError, OccurrenceUnavailable, RecurringNotAllowed, SlotUnavailable
 from coaching.models import Booking, BookingSeries, Notification, ProcessedStripeEvent, Refund
-from coaching.schedule.recurrence import WEEKLY, occurrence_starts, series_preview
+from coaching.schedule.recurrence import WEEKLY, occurrence_starts
 from coaching.services import Guest, cancel_booking, create_booking, expire_holds, reschedule_booking
 from coaching.services import locks as lock_switch
 from coaching.services.recurring import book_series, cancel_remaining
@@ -24,6 +24,7 @@ from coaching.tests.factories import (
     WeeklyHoursFactory,
     allow_weekly_series,
 )
+from coaching.tests.schedule.test_recurrence import weekly_preview
 from coaching.tests.services.test_races import race
 from coaching.tests.standins.stripe import pay
 from coaching.vocabulary import Actor
@@ -123,14 +124,7 @@ def test_one_taken_week_the_guest_sees_it_and_books_the_other_seven(after_commit
     coach = tuesday_evenings_coach()
     BookingFactory(coach=coach, start_at=WEEKS[2], end_at=WEEKS[2] + timedelta(hours=1))
 
-    preview = series_preview(
-        coach=coach,
-        session_type=coach.default_session_type(),
-        first_start_at=FIRST,
-        count=8,
-        every_weeks=WEEKLY,
-        now=NOW,
-    )
+    preview = weekly_preview(coach, count=8)
     free = [occurrence.number for occurrence in preview if occurrence.is_free]
     result = after_commit(lambda: book(coach, numbers=free))
 
@@ -363,12 +357,5 @@ def test_a_checkout_that_cannot_open_releases_every_occurrence_silently(settings
 
     assert set(Booking.objects.values_list("status", flat=True)) == {Booking.Status.EXPIRED}
     assert not Notification.objects.exists()
-    preview = series_preview(
-        coach=coach,
-        session_type=coach.default_session_type(),
-        first_start_at=FIRST,
-        count=3,
-        every_weeks=WEEKLY,
-        now=NOW,
-    )
+    preview = weekly_preview(coach, count=3)
     assert preview[0].is_free
