@@ -162,3 +162,23 @@ class InvalidDetails(BookingError):
 
     status_code = 400
     default_message = "Please check your details."
+
+
+# --- the owner's desk -------------------------------------------------------------------------------
+
+
+class AttendanceNotMarkable(BookingError):
+    status_code = 409
+    default_message = "Attendance can be marked only for a confirmed booking once it has started."
+
+
+class RefundNotAllowed(BookingError):
+    """A refund the owner asked for is not possible (more than is left, nothing paid, no reason)."""
+
+    status_code = 409
+    default_message = "This refund is not possible."
+
+
+class ClientNotFound(BookingError):
+    status_code = 404
+    default_message = "No bookings for that email address."

@@ -20,7 +20,7 @@ from coaching.models import Notification
 from coaching.money import format_money
 from coaching.wallclock import format_in_zone
 
-from .outbox import COACH, GUEST, KINDS
+from .outbox import COACH, GUEST, KINDS, OWNER
 
 # Emails whose guest has nothing booked any more, and a "Book again" link to where they booked.
 BOOK_AGAIN_KINDS = {"hold_expired", "payment_failed"}
@@ -60,6 +60,7 @@ def email_context(notification: Notification) -> dict:
     for key in ("failed_kind", "failed_recipient", "error", "reason", "amount_display", "problem", "message"):
         if key in snapshot:
             context[key] = snapshot[key]
+    context.update(desk_links(notification))
     if booking is None:
         if notification.waitlist_entry is not None:
             context.update(_waitlist_context(notification, snapshot))
@@ -87,6 +88,23 @@ def email_context(notification: Notification) -> dict:
         if notification.kind in BOOK_AGAIN_KINDS:
             context["book_again_url"] = booking_page_url(booking)  # the coach's (or workshop's) page
     return context
+
+
+def desk_links(notification: Notification) -> dict:
+    """What the owner's alerts and the desk's emails link to: the admin's Notifications screen, the
+    booking's admin page, a coach's calendar connection; the payment link a client is sent."""
+    snapshot = notification.context
+    links = {}
+    if KINDS[notification.kind].audience == OWNER:
+        links["notifications_url"] = f"{settings.SITE_URL}{reverse('coaching_admin:notifications')}?status=failed"
+        if notification.booking_id:
+            links["booking_admin_url"] = (
+                f"{settings.SITE_URL}{reverse('coaching_booking_modeladmin_inspect', args=[notification.booking_id])}"
+            )
+    for key in ("coach_name", "reconnect_url", "payment_url", "hold_deadline"):
+        if key in snapshot:
+            links[key] = snapshot[key]
+    return links
 
 
 def _waitlist_context(notification: Notification, snapshot: dict) -> dict:

@@ -58,6 +58,9 @@ KINDS = {
     "delivery_failed": Kind(OWNER),
     "refund_failed": Kind(OWNER),  # a refund Stripe refused, or that failed too often: refund by hand
     "payment_flagged": Kind(OWNER),  # a payment that does not match its booking: not confirmed, refunded
+    "refund_delayed": Kind(OWNER),  # Stripe timed out or was down: retried automatically, Retry meanwhile
+    "google_broken": Kind(OWNER),  # a coach's Google Calendar connection stopped working: reconnect it
+    "payment_link": Kind(GUEST),  # the owner booked for a client who pays online: the checkout link
     # A workshop's waiting list (the row names a WaitlistEntry, not a booking).
     "waitlist_joined": Kind(GUEST),  # you are on the list, number n; the link to leave it
     "waitlist_offer": Kind(GUEST),  # seats are held for you until …: the claim link
