@@ -220,6 +220,7 @@ def test_a_broken_google_connection_is_an_owner_alert_in_the_outbox(google_api, 
 
     # Reconnected and broken again later: a second alert (one per breakage).
     Coach.objects.filter(pk=coach.pk).update(google_status=Coach.GoogleStatus.CONNECTED)
+    coach.refresh_from_db()
     google_api(invalid_grant())
     frozen_clock.move_to(NOW + timedelta(hours=1))
     after_commit(lambda: google_sync.pull_busy_times(coach=coach, now=NOW + timedelta(hours=1)))
