@@ -243,7 +243,7 @@ def erase_client(
         answers = [getattr(booking, "intake_answers", None) for booking in rows]
         terms = {email} | {b.guest_name for b in rows} | {e.guest_name for e in entries}
         terms |= {b.guest_email for b in rows} | {e.guest_email for e in entries}
-        terms |= {b.guest_phone for b in rows if b.guest_phone}
+        terms |= {text for b in rows for text in (b.guest_phone, b.guest_notes, b.payment_note) if text}
         scrub = _scrubber(terms, answers)
 
         notifications = Notification.objects.filter(Q(booking_id__in=booking_ids) | Q(waitlist_entry_id__in=entry_ids))
