@@ -171,14 +171,6 @@ class BookingAdmin(ModelAdmin):
         "attendance_label",
         "created_at",
     ]
-    export_headings = {
-        "start_at": "Start (UTC)",
-        "end_at": "End (UTC)",
-        "guest_name": "Client",
-        "guest_email": "Email",
-        "guest_phone": "Phone",
-        "created_at": "Booked at (UTC)",
-    }
     export_filename = "bookings"
     inspect_view_fields = [
         "reference",
@@ -209,38 +201,32 @@ class BookingAdmin(ModelAdmin):
 
     # Columns (and CSV cells) in the owner's words: the coach's time with its zone named, money in
     # the currency's real units, labels rather than codes.
-    @staticmethod
-    def client(obj):
+    def client(self, obj):
         return format_html("{}<br><small>{}</small>", obj.guest_name, obj.guest_email)
 
     client.short_description = "Client"
 
-    @staticmethod
-    def what(obj):
+    def what(self, obj):
         return what_label(obj)
 
     what.short_description = "What"
 
-    @staticmethod
-    def when(obj):
+    def when(self, obj):
         return when_label(obj)
 
     when.short_description = "When (coach's time)"
 
-    @staticmethod
-    def status_label(obj):
+    def status_label(self, obj):
         return obj.get_status_display()
 
     status_label.short_description = "Status"
 
-    @staticmethod
-    def price(obj):
+    def price(self, obj):
         return format_money(obj.amount_due, obj.currency)
 
     price.short_description = "Price"
 
-    @staticmethod
-    def paid(obj):
+    def paid(self, obj):
         if not obj.amount_paid:
             return "—"
         if obj.amount_refunded:
@@ -251,26 +237,22 @@ class BookingAdmin(ModelAdmin):
     paid.short_description = "Paid"
 
     # The CSV's amounts: numbers in the currency's real units (30.00, not 3000), for a spreadsheet.
-    @staticmethod
-    def price_major(obj):
+    def price_major(self, obj):
         return str(to_major_units(obj.amount_due, obj.currency))
 
     price_major.short_description = "Price"
 
-    @staticmethod
-    def paid_major(obj):
+    def paid_major(self, obj):
         return str(to_major_units(obj.amount_paid, obj.currency))
 
     paid_major.short_description = "Paid"
 
-    @staticmethod
-    def refunded_major(obj):
+    def refunded_major(self, obj):
         return str(to_major_units(obj.amount_refunded, obj.currency))
 
     refunded_major.short_description = "Refunded"
 
-    @staticmethod
-    def attendance_label(obj):
+    def attendance_label(self, obj):
         return obj.get_attendance_display() if obj.attendance else "—"
 
     attendance_label.short_description = "Attendance"
