@@ -14,7 +14,6 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.html import format_html
 from wagtail.admin import messages
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.menu import MenuItem
@@ -147,6 +146,7 @@ class BookingAdmin(ModelAdmin):
     menu_icon = "date"
     inspect_view_enabled = True
     inspect_template_name = "coaching/admin/booking_inspect.html"
+    index_template_name = "coaching/admin/booking_index.html"
     permission_helper_class = BookingPermissionHelper
     button_helper_class = BookingButtonHelper
     list_display = ["reference", "client", "what", "when", "status_label", "price", "paid", "attendance_label"]
@@ -202,7 +202,8 @@ class BookingAdmin(ModelAdmin):
     # Columns (and CSV cells) in the owner's words: the coach's time with its zone named, money in
     # the currency's real units, labels rather than codes.
     def client(self, obj):
-        return format_html("{}<br><small>{}</small>", obj.guest_name, obj.guest_email)
+        # The name only: the email address is on the booking's page and found by the search.
+        return obj.guest_name
 
     client.short_description = "Client"
 
