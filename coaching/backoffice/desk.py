@@ -19,10 +19,12 @@ from coaching.exceptions import BookingError
 from coaching.models import Booking
 from coaching.money import format_money, minor_units_per_major, to_major_units, to_minor_units
 from coaching.services.attendance import attendance_refusal, mark_attendance
+from coaching.services.desk import move_booking, move_refusal
 from coaching.services.refunds import refund_part, refundable_now
 from coaching.wallclock import format_in_zone, format_span_in_zone
 
 from .permissions import require_back_office, visible_bookings
+from .slot_picker import read_start, read_week, slot_week
 
 
 def scoped_booking(request, pk) -> Booking:
@@ -97,7 +99,9 @@ def desk_context(booking: Booking, *, now=None) -> dict:
     """What the booking page's desk panel needs: which actions apply now, and their labels."""
     now = now or timezone.now()
     left = refundable_now(booking)
+    movable = booking.coach_id is not None and booking.status == Booking.Status.CONFIRMED
     return {
+        "move_url": reverse("coaching_admin:move_booking", args=[booking.pk]) if movable else "",
         "cancel_label": cancel_label(booking),
         "attendance_open": not attendance_refusal(booking, now=now),
         "attendance_choices": Booking.Attendance.choices,
@@ -190,3 +194,46 @@ def refund_view(request, pk):
         "refundable_display": money_label(refundable_now(booking), booking.currency),
     }
     return TemplateResponse(request, "coaching/admin/refund_booking.html", context, status=status)
+
+
+# --- move a booking --------------------------------------------------------------------------------
+
+
+def move_view(request, pk):
+    """GET: the booking's coach's free times, a week at a time, and whether the guests' rules would
+    refuse a move now. POST: move it, through move_booking (the guests' reschedule)."""
+    booking = scoped_booking(request, pk)
+    inspect_url = reverse("coaching_booking_modeladmin_inspect", args=[booking.pk])
+    now = timezone.now()
+    status = 200
+    chosen_start = request.POST.get("start_at", "")
+    if request.method == "POST":
+        start_at = read_start(chosen_start)
+        override = request.POST.get("override_policy") == "on"
+        if start_at is None:
+            messages.error(request, "Choose one of the times shown.")
+            status = 400
+        else:
+            try:
+                move_booking(booking=booking, new_start_at=start_at, user=request.user, override_policy=override)
+            except BookingError as error:
+                messages.error(request, error.message)
+                status = error.http_status
+            else:
+                booking.refresh_from_db()
+                messages.success(
+                    request,
+                    f"{booking.reference} moved to {when_label(booking)}. {booking.guest_name} has been emailed "
+                    "the new time with an updated calendar invite.",
+                )
+                return redirect(inspect_url)
+    context = {"booking": booking, "inspect_url": inspect_url, "what": what_label(booking), "when": when_label(booking)}
+    if booking.coach_id is not None and booking.status == Booking.Status.CONFIRMED:
+        first_day = read_week(request.GET.get("week"), coach=booking.coach, now=now)
+        context.update(
+            week=slot_week(coach=booking.coach, first_day=first_day, now=now, exclude_booking=booking),
+            week_url=f"{reverse('coaching_admin:move_booking', args=[booking.pk])}?",
+            policy_refusal=move_refusal(booking, now=now),
+            chosen_start=chosen_start,
+        )
+    return TemplateResponse(request, "coaching/admin/move_booking.html", context, status=status)

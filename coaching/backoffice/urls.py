@@ -14,6 +14,7 @@ tools = [
     # The owner's desk.
     path("bookings/<int:pk>/attendance/", desk.attendance_view, name="attendance"),
     path("bookings/<int:pk>/refund/", desk.refund_view, name="refund_booking"),
+    path("bookings/<int:pk>/move/", desk.move_view, name="move_booking"),
     path("notifications/", notifications.notifications_view, name="notifications"),
     path("notifications/<int:pk>/", notifications.notification_detail_view, name="notification"),
     path("notifications/<int:pk>/retry/", notifications.retry_notification_view, name="retry_notification"),

@@ -5,7 +5,7 @@ on every one of those URLs, and on the snippets' edit URLs."""
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coaching.models import Booking, BookingLog, Notification, Refund
-from coaching.tests.factories import BookingFactory, CoachFactory, WorkshopFactory
+from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory, WorkshopFactory
+from coaching.wallclock import local_to_utc
 
 pytestmark = pytest.mark.django_db
 
@@ -339,3 +340,47 @@ def test_a_coach_with_editing_rights_is_refused_other_coaches_and_workshops_snip
     assert coach_client.get(reverse("wagtailsnippets_coaching_workshop:edit", args=[own_workshop.pk])).status_code == 200
     other.refresh_from_db()
     foreign_workshop.refresh_from_db()
+
+
+# --- move a booking ------------------------------------------------------------------------------
+
+
+def test_the_owner_moves_a_booking_on_the_coachs_free_times(owner_client, owner, django_capture_on_commit_callbacks):
+    coach = CoachFactory(name="Daniel Reyes", timezone="America/New_York", min_notice_minutes=0)
+    day = (timezone.now() + timedelta(days=10)).astimezone(coach.zone).date()
+    nine = local_to_utc(day, time(9), coach.zone)
+    AvailabilityBlockFactory(coach=coach, start_at=nine, end_at=nine + timedelta(hours=4))
+    booking = BookingFactory(coach=coach, start_at=nine, end_at=nine + timedelta(hours=1), confirmed_at=nine)
+    url = reverse("coaching_admin:move_booking", args=[booking.pk])
+
+    page = owner_client.get(f"{url}?week={day:%Y-%m-%d}").content.decode()
+    assert "New York (GMT" in page  # the coach's zone, named
+    picker = page.split('id="slot-picker"')[1]
+    assert "10:00–11:00" in picker and "09:00–10:00" not in picker  # its own time is not offered
+    eleven = (nine + timedelta(hours=2)).astimezone(UTC).isoformat()
+    assert f'value="{eleven}"' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(url, {"start_at": eleven})
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.start_at == nine + timedelta(hours=2) and booking.ics_sequence == 1
+    assert booking.log_entries.get(action="rescheduled").actor_user == owner
+    assert booking.notifications.filter(kind="reschedule").exists()
+
+
+def test_a_move_refused_by_the_policy_says_so_and_offers_the_override(owner_client):
+    booking = BookingFactory(start_at=future(2), end_at=future(3), reschedule_count=2, confirmed_at=past(48))
+    url = reverse("coaching_admin:move_booking", args=[booking.pk])
+    page = owner_client.get(url).content.decode()
+    assert 'id="policy-refusal"' in page and "Override the booking policy" in page
+    response = owner_client.post(url, {"start_at": future(5).astimezone(UTC).isoformat()})
+    assert response.status_code == 409
+    assert "Override the booking policy" in response.content.decode()
+
+
+def test_a_coach_cannot_move_another_coachs_booking(coach_client):
+    foreign = BookingFactory(start_at=future(48), end_at=future(49))
+    url = reverse("coaching_admin:move_booking", args=[foreign.pk])
+    assert coach_client.get(url).status_code == 404
+    assert coach_client.post(url, {"start_at": future(50).isoformat()}).status_code == 404

@@ -9,11 +9,12 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from coaching.exceptions import AttendanceNotMarkable, RefundNotAllowed
+from coaching.exceptions import AttendanceNotMarkable, BookingNotReschedulable, RefundNotAllowed, SlotUnavailable
 from coaching.models import Booking, BookingLog, Coach, Notification, Refund
 from coaching.money import to_minor_units
 from coaching.services import Guest, create_booking, delivery, google_sync, refunds
 from coaching.services.attendance import mark_attendance
+from coaching.services.desk import move_booking
 from coaching.services.refunds import refund_part
 from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory
 from coaching.tests.standins.google import connected_coach, invalid_grant
@@ -27,6 +28,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 def at(hour):
     return datetime(2030, 1, 7, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_superuser("owner", "owner@example.com", "pw")
 
 
 @pytest.fixture
@@ -225,3 +231,51 @@ def test_a_broken_google_connection_is_an_owner_alert_in_the_outbox(google_api, 
     frozen_clock.move_to(NOW + timedelta(hours=1))
     after_commit(lambda: google_sync.pull_busy_times(coach=coach, now=NOW + timedelta(hours=1)))
     assert Notification.objects.filter(kind="google_broken").count() == 2
+
+
+# --- moving a booking as staff -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def free_booking(after_commit):
+    """A free session booked by a guest for 7 January 10:00 UTC, its confirmation sent."""
+    coach = CoachFactory(name="Amara Okafor")
+    AvailabilityBlockFactory(coach=coach, start_at=at(9), end_at=at(17))
+    booking = after_commit(lambda: create_booking(guest=GUEST, coach=coach, start_at=at(10), now=NOW)).booking
+    mail.outbox.clear()
+    return booking
+
+
+def test_staff_move_inside_the_cutoff_needs_the_override_and_logs_it(free_booking, after_commit, frozen_clock, owner):
+    frozen_clock.move_to(at(10) - timedelta(hours=3))  # inside the 24-hour reschedule cut-off
+    with pytest.raises(BookingNotReschedulable, match="Override the booking policy"):
+        move_booking(booking=free_booking, new_start_at=at(14), user=owner)
+
+    after_commit(lambda: move_booking(booking=free_booking, new_start_at=at(14), user=owner, override_policy=True))
+
+    free_booking.refresh_from_db()
+    assert (free_booking.start_at, free_booking.ics_sequence, free_booking.reschedule_count) == (at(14), 1, 1)
+    moved, overridden = BookingLog.objects.filter(booking=free_booking, action__in=["rescheduled", "policy_overridden"])
+    assert (moved.actor, moved.actor_user) == ("owner", owner)
+    assert overridden.actor_user == owner and "24 hours" in overridden.message
+    # The same emails as a guest's reschedule: the guest's update (SEQUENCE 1) and the coach's note.
+    guest_mail, coach_mail = sorted(mail.outbox, key=lambda m: m.to != [GUEST.email])
+    assert guest_mail.to == [GUEST.email] and coach_mail.to == [free_booking.coach.email]
+    invite = next(part for part in guest_mail.attachments if "calendar" in str(part.get_content_type()))
+    assert "SEQUENCE:1" in invite.get_payload(decode=True).decode()
+
+
+def test_staff_move_outside_the_cutoff_needs_no_override_and_logs_none(free_booking, owner):
+    move_booking(booking=free_booking, new_start_at=at(15), user=owner)
+    free_booking.refresh_from_db()
+    assert free_booking.start_at == at(15)
+    assert not BookingLog.objects.filter(booking=free_booking, action="policy_overridden").exists()
+
+
+def test_staff_move_to_a_taken_time_is_refused_like_a_guests(free_booking, owner):
+    create_booking(guest=Guest(name="Ada", email="ada@example.com"), coach=free_booking.coach, start_at=at(12), now=NOW)
+    with pytest.raises(SlotUnavailable) as refused:
+        move_booking(booking=free_booking, new_start_at=at(12), user=owner, override_policy=True)
+    assert refused.value.message == SlotUnavailable.default_message
+    free_booking.refresh_from_db()
+    assert free_booking.start_at == at(10)
