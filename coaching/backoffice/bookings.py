@@ -24,6 +24,7 @@ from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup
 from wagtail_modeladmin.views import CreateView, DeleteView, EditView, InspectView
 
 from coaching.models import AvailabilityBlock, Booking, CoachBusySlot, Refund, WaitlistEntry
+from coaching.money import format_money, to_major_units
 from coaching.services.availability import (
     BlockChange,
     InvalidAvailabilityRequest,
@@ -32,7 +33,6 @@ from coaching.services.availability import (
     preview_remove_availability_block,
     remove_availability_block,
 )
-from coaching.money import format_money, to_major_units
 from coaching.vocabulary import LogAction
 from coaching.wallclock import format_in_zone, format_span_in_zone
 
@@ -525,6 +525,8 @@ class BookingsGroup(ModelAdminGroup):
                 order=order + 1,
             )
         )
-        items += [BackOfficeMenuItem(label, url, name=name, icon_name=icon, order=order + 2 + n)
-                  for n, (label, url, name, icon) in enumerate(DESK_MENU)]
+        items += [
+            BackOfficeMenuItem(label, url, name=name, icon_name=icon, order=order + 2 + n)
+            for n, (label, url, name, icon) in enumerate(DESK_MENU)
+        ]
         return items

@@ -148,9 +148,9 @@ class PartialRefundForm(forms.Form):
             attrs={"min": step, "step": step, "max": str(to_major_units(left, currency)), "inputmode": "decimal"}
         )
         self.fields["amount"].label = f"Amount to refund ({currency})"
-        self.fields["amount"].help_text = (
-            f"In {currency}, e.g. {to_major_units(left // 2 or left, currency)} — at most {format_money(left, currency)}."
-        )
+        self.fields[
+            "amount"
+        ].help_text = f"In {currency}, e.g. {to_major_units(left // 2 or left, currency)} — at most {format_money(left, currency)}."
 
     def clean_amount(self):
         try:

@@ -161,9 +161,7 @@ class BookingsDashboardPanel(Component):
             "bulk_add_url": reverse("coaching_admin:bulk_add"),
             "zone": zone,
         }
-        context["failed_notifications"] = (
-            visible_notifications(user).filter(status=Notification.Status.FAILED).count()
-        )
+        context["failed_notifications"] = visible_notifications(user).filter(status=Notification.Status.FAILED).count()
         return context
 
     def render_html(self, parent_context=None):

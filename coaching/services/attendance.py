@@ -30,7 +30,9 @@ def attendance_refusal(booking: Booking, *, now: datetime | None = None) -> str:
     """Why attendance cannot be marked on this booking now ('' when it can)."""
     now = now or timezone.now()
     if booking.status != Booking.Status.CONFIRMED:
-        return f"Attendance can be marked only for confirmed bookings; this one is {booking.get_status_display().lower()}."
+        return (
+            f"Attendance can be marked only for confirmed bookings; this one is {booking.get_status_display().lower()}."
+        )
     if booking.start_at > now:
         return "Attendance can be marked once the session has started."
     return ""

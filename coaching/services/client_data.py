@@ -198,14 +198,26 @@ def export_as_csv(export: dict, *, neutralise=lambda value: value) -> str:
         for entry in booking["log"]:
             row("log", reference, entry["at"], entry["action"], f"{entry['by']} {entry['user']}: {entry['message']}")
         for refund in booking["refunds"]:
-            row("refund", reference, refund["created_at"], refund["status"], f"{refund['amount']} {refund['currency']}: {refund['reason']}")
+            row(
+                "refund",
+                reference,
+                refund["created_at"],
+                refund["status"],
+                f"{refund['amount']} {refund['currency']}: {refund['reason']}",
+            )
         for note in booking["notifications"]:
             row("notification", reference, note["created_at"], note["kind"], f"{note['status']} to {note['recipient']}")
     for entry in export["waiting_list"]:
         for name in ("workshop", "seats", "status", "guest_name", "guest_email", "guest_timezone", "joined_at"):
             row("waiting_list", entry["reference"], "", name, entry[name])
         for note in entry["notifications"]:
-            row("notification", entry["reference"], note["created_at"], note["kind"], f"{note['status']} to {note['recipient']}")
+            row(
+                "notification",
+                entry["reference"],
+                note["created_at"],
+                note["kind"],
+                f"{note['status']} to {note['recipient']}",
+            )
     return out.getvalue()
 
 

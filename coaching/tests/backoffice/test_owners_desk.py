@@ -337,7 +337,9 @@ def test_a_coach_with_editing_rights_is_refused_other_coaches_and_workshops_snip
             assert coach_client.get(url).status_code == 404, url
         assert coach_client.post(reverse(f"wagtailsnippets_coaching_{name}:delete", args=[pk])).status_code == 404
     assert coach_client.get(reverse("wagtailsnippets_coaching_coach:edit", args=[anna.pk])).status_code == 200
-    assert coach_client.get(reverse("wagtailsnippets_coaching_workshop:edit", args=[own_workshop.pk])).status_code == 200
+    assert (
+        coach_client.get(reverse("wagtailsnippets_coaching_workshop:edit", args=[own_workshop.pk])).status_code == 200
+    )
     other.refresh_from_db()
     foreign_workshop.refresh_from_db()
 

@@ -49,9 +49,7 @@ def history(stripe_standin, after_commit):
     after_commit(lambda: pay(Client(), paid, payment_intent="pi_grace"))
     paid.refresh_from_db()
     after_commit(lambda: refund_part(booking=paid, amount=3000, reason=f"Half back for {NAME}, as agreed"))
-    cancelled = after_commit(
-        lambda: create_booking(guest=GRACE, coach=paid_coach, start_at=at(7, 14), now=NOW)
-    ).booking
+    cancelled = after_commit(lambda: create_booking(guest=GRACE, coach=paid_coach, start_at=at(7, 14), now=NOW)).booking
     after_commit(lambda: cancel_booking(booking=cancelled, actor="owner", reason=f"{NAME} phoned ({EMAIL})"))
     free = after_commit(lambda: create_booking(guest=GRACE, coach=free_coach, start_at=at(8, 10), now=NOW)).booking
     workshop = WorkshopFactory(host=free_coach, capacity=1, start_at=at(9, 10), end_at=at(9, 12))
