@@ -486,6 +486,7 @@ class WaitlistAdmin(ModelAdmin):
 
 # The owner's desk screens in the Bookings menu (backoffice/desk.py, notifications.py, clients.py).
 DESK_MENU = [
+    ("Book for a client", reverse_lazy("coaching_admin:book_for_client"), "book-for-a-client", "plus"),
     ("Notifications", reverse_lazy("coaching_admin:notifications"), "notifications", "mail"),
     ("Client data", reverse_lazy("coaching_admin:client"), "client-data", "user"),
 ]

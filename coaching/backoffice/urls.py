@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import clients, desk, google, notifications, sign_in, views, workshops
+from . import book_for_client, clients, desk, google, notifications, sign_in, views, workshops
 
 tools = [
     path("bulk-add-slots/", views.bulk_add_view, name="bulk_add"),
@@ -15,6 +15,7 @@ tools = [
     path("bookings/<int:pk>/attendance/", desk.attendance_view, name="attendance"),
     path("bookings/<int:pk>/refund/", desk.refund_view, name="refund_booking"),
     path("bookings/<int:pk>/move/", desk.move_view, name="move_booking"),
+    path("book-for-a-client/", book_for_client.book_for_client_view, name="book_for_client"),
     path("notifications/", notifications.notifications_view, name="notifications"),
     path("notifications/<int:pk>/", notifications.notification_detail_view, name="notification"),
     path("notifications/<int:pk>/retry/", notifications.retry_notification_view, name="retry_notification"),

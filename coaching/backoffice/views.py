@@ -159,6 +159,7 @@ class BookingsDashboardPanel(Component):
             + "?"
             + urlencode({"start_at__gte": week_start.isoformat(), "start_at__lt": week_end.isoformat()}),
             "bulk_add_url": reverse("coaching_admin:bulk_add"),
+            "book_for_client_url": reverse("coaching_admin:book_for_client"),
             "zone": zone,
         }
         context["failed_notifications"] = visible_notifications(user).filter(status=Notification.Status.FAILED).count()
