@@ -59,6 +59,8 @@ def create_booking(
     actor: str = Actor.GUEST,
     offer: WaitlistEntry | None = None,
     now: datetime | None = None,
+    staff=None,
+    price: int | None = None,
 ) -> BookingResult:
     """Book a 1-on-1 slot (`coach` + `start_at`) or `seats` in a `workshop`.
 
@@ -70,6 +72,10 @@ def create_booking(
     guest-readable message (slot taken, sold out, not enough seats, past, notice, horizon, outside
     availability, offer lapsed or claimed, payment unavailable, busy); nothing is left behind when
     it raises.
+
+    The owner's desk (services/desk.py) books for a client with `staff` (the staff user its log
+    names; `user` stays the client's own account, if any) and may set a 1-on-1 session's `price`
+    (0: free, confirmed at once).
     """
     if (coach is None) == (workshop is None):
         raise NotBookable("Choose either a coach's session or a workshop.")
@@ -83,7 +89,9 @@ def create_booking(
         else:
             if start_at is None:
                 raise InvalidDetails("Please choose a time.")
-            booking = _reserve_slot(coach=coach, start_at=start_at, guest=guest, user=user, actor=actor, now=now)
+            booking = _reserve_slot(
+                coach=coach, start_at=start_at, guest=guest, user=user, actor=actor, now=now, staff=staff, price=price
+            )
 
     if booking.status != Booking.Status.PENDING_PAYMENT:
         return BookingResult(booking=booking)
@@ -106,7 +114,9 @@ def validate_guest(guest: Guest) -> None:
         raise InvalidDetails("Please choose a valid time zone.")
 
 
-def _reserve_slot(*, coach: Coach, start_at: datetime, guest: Guest, user, actor: str, now: datetime) -> Booking:
+def _reserve_slot(
+    *, coach: Coach, start_at: datetime, guest: Guest, user, actor: str, now: datetime, staff=None, price=None
+) -> Booking:
     coach = lock_coach(coach)
     if not coach.is_active:
         raise NotBookable(f"{coach.name} is not taking bookings right now.")
@@ -118,13 +128,13 @@ def _reserve_slot(*, coach: Coach, start_at: datetime, guest: Guest, user, actor
         start_at=slot.start_at,
         end_at=slot.end_at,
         seats=1,
-        price=coach.price_amount,
+        price=coach.price_amount if price is None else price,
         currency=coach.currency,
         now=now,
         coach=coach,
     )
     _save_new(booking)
-    _record_created(booking, actor=actor, user=user)
+    _record_created(booking, actor=actor, user=staff or user)
     return booking
 
 
