@@ -386,3 +386,51 @@ def test_a_coach_cannot_move_another_coachs_booking(coach_client):
     url = reverse("coaching_admin:move_booking", args=[foreign.pk])
     assert coach_client.get(url).status_code == 404
     assert coach_client.post(url, {"start_at": future(50).isoformat()}).status_code == 404
+
+
+# --- book for a client ---------------------------------------------------------------------------
+
+
+def test_book_for_a_client_offers_the_guests_times_and_books_through_the_form(owner_client, owner):
+    coach = CoachFactory(name="Amara Okafor", min_notice_minutes=0)
+    day = (timezone.now() + timedelta(days=5)).astimezone(coach.zone).date()
+    nine = local_to_utc(day, time(9), coach.zone)
+    AvailabilityBlockFactory(coach=coach, start_at=nine, end_at=nine + timedelta(hours=2))
+    url = reverse("coaching_admin:book_for_client") + f"?coach={coach.pk}&week={day:%Y-%m-%d}"
+    page = owner_client.get(url).content.decode()
+    assert "09:00–10:00" in page and "10:00–11:00" in page
+
+    response = owner_client.post(
+        url,
+        {
+            "start_at": nine.astimezone(UTC).isoformat(),
+            "name": "Grace Hopper",
+            "email": "grace@example.com",
+            "client_timezone": "Europe/London",
+            "payment": "free",
+        },
+    )
+    booking = Booking.objects.get(guest_email="grace@example.com")
+    assert response.status_code == 302 and response.url == inspect_url(booking)
+    assert booking.start_at == nine and booking.log_entries.get(action="confirmed").actor_user == owner
+    # Taken now: the same time again is refused with the guests' message, on the form.
+    response = owner_client.post(
+        url,
+        {
+            "start_at": nine.astimezone(UTC).isoformat(),
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "client_timezone": "Europe/London",
+            "payment": "free",
+        },
+    )
+    assert response.status_code == 409
+    assert "that time was just taken" in response.content.decode()
+
+
+def test_a_coach_books_clients_only_for_themselves(coach_client, anna):
+    other = CoachFactory()
+    response = coach_client.get(reverse("coaching_admin:book_for_client") + f"?coach={other.pk}")
+    assert response.status_code == 200 and response.context["coach"] is None  # not a choice for them
+    assert list(response.context["choose"].fields["coach"].queryset) == [anna]
+    assert coach_client.get(reverse("coaching_admin:book_for_client")).context["coach"] == anna
