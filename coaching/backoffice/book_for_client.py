@@ -1,5 +1,5 @@
 """Book for a client: the owner (or a coach, for themselves) books a session on the phone or at the
-desk. One page: choose the coach (and the session), pick a time from the week shown — the same free
+desk. One page: choose the coach and the session type, pick a time from the week shown — the same free
 times the guest's calendar offers, in the coach's zone — fill in the client's details and how they
 pay. The booking is made by services/desk.py `book_for_client`, through the guests' own service.
 """
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from coaching.exceptions import BookingError
+from coaching.models import SessionType
 from coaching.money import format_money, to_minor_units
 from coaching.services.booking import Guest
 from coaching.services.desk import DeskPayment, book_for_client
@@ -25,11 +26,33 @@ from .slot_picker import read_start, read_week, slot_week
 
 
 class ChooseCoachForm(forms.Form):
+    """Which coach, and which of their sessions (any active type; empty: the coach's first)."""
+
     coach = forms.ModelChoiceField(queryset=None, label="Coach", empty_label=None)
+    type = forms.ModelChoiceField(
+        queryset=None, label="Session", required=False, empty_label="The coach's first session type"
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["coach"].queryset = visible_coaches(user).filter(is_active=True).order_by("name")
+        coaches = visible_coaches(user).filter(is_active=True).order_by("name")
+        self.fields["coach"].queryset = coaches
+        self.fields["type"].queryset = SessionType.objects.for_guests().filter(coaches__in=coaches).distinct()
+        self.fields["type"].label_from_instance = lambda kind: (
+            f"{kind.title} — {kind.duration_minutes} min, {kind.price_display}"
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        coach, kind = cleaned.get("coach"), cleaned.get("type")
+        if coach is not None:
+            offered = coach.session_types_for_guests()
+            if kind is not None and not offered.filter(pk=kind.pk).exists():
+                kind = None  # another coach's type: fall back to this coach's first
+            cleaned["type"] = kind or offered.first()
+            if cleaned["type"] is None:
+                self.add_error("coach", f"{coach.name} offers no session type yet (Coaches → Session types).")
+        return cleaned
 
 
 class ClientBookingForm(forms.Form):
@@ -106,10 +129,10 @@ def book_for_client_view(request):
     context = {"choose": choose, "coach": None}
     status = 200
     if choose.is_valid():
-        coach = choose.cleaned_data["coach"]
-        options = schedule_options(request, coach)
+        coach, session_type = choose.cleaned_data["coach"], choose.cleaned_data["type"]
+        options = {"session_type": session_type}
         first_day = read_week(request.GET.get("week"), coach=coach, now=now)
-        currency = options.pop("currency", None) or coach_currency(coach)
+        currency = session_type.currency
         form = ClientBookingForm(request.POST or None, currency=currency, initial={"client_timezone": coach.timezone})
         chosen_start = request.POST.get("start_at", "")
         if request.method == "POST" and form.is_valid():
@@ -146,9 +169,10 @@ def book_for_client_view(request):
                     return redirect(reverse("coaching_booking_modeladmin_inspect", args=[booking.pk]))
         if request.method == "POST" and status == 200:
             status = 400
-        query = {"coach": coach.pk, **{key: request.GET[key] for key in ("type",) if request.GET.get(key)}}
+        query = {"coach": coach.pk, "type": session_type.pk}
         context.update(
             coach=coach,
+            session_type=session_type,
             form=form,
             week=slot_week(coach=coach, first_day=first_day, now=now, **options),
             week_url=f"{reverse('coaching_admin:book_for_client')}?{urlencode(query)}&",
@@ -156,12 +180,3 @@ def book_for_client_view(request):
             chosen_start=chosen_start,
         )
     return TemplateResponse(request, "coaching/admin/book_for_client.html", context, status=status)
-
-
-def schedule_options(request, coach) -> dict:
-    """What narrows the schedule beyond the coach (their session type, once chosen)."""
-    return {}
-
-
-def coach_currency(coach) -> str:
-    return getattr(coach, "currency", "GBP")

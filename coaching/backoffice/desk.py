@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from coaching.exceptions import BookingError
 from coaching.models import Booking
 from coaching.money import format_money, minor_units_per_major, to_major_units, to_minor_units
+from coaching.schedule import booking_rules
 from coaching.services.attendance import attendance_refusal, mark_attendance
 from coaching.services.desk import move_booking, move_refusal
 from coaching.services.refunds import refund_part, refundable_now
@@ -34,11 +35,11 @@ def scoped_booking(request, pk) -> Booking:
 
 
 def what_label(booking: Booking) -> str:
-    """What the booking is, as the owner says it: '1-on-1 with Amara Okafor' or the workshop's title."""
+    """What the booking is, as the owner says it: 'Intro call with Amara Okafor' or 'Workshop: …'."""
     if booking.workshop_id:
         seats = f" ({booking.seats} seats)" if booking.seats > 1 else ""
         return f"Workshop: {booking.workshop.title}{seats}"
-    return f"1-on-1 with {booking.coach.name}"
+    return booking.title
 
 
 def when_label(booking: Booking) -> str:
@@ -53,7 +54,7 @@ def money_label(amount: int, currency: str) -> str:
 def cancel_label(booking: Booking) -> str:
     """The cancel button says what it cancels: 'Cancel Amara's 1-on-1 with Grace, Mon 07 Jan 09:00'."""
     local = booking.start_at.astimezone(booking.host.zone)
-    thing = f"{booking.workshop.title} seat" if booking.workshop_id else "1-on-1"
+    thing = f"{booking.workshop.title} seat" if booking.workshop_id else (booking.session_title or "1-on-1")
     return f"Cancel {booking.guest_name}'s {thing} on {local:%a %d %b, %H:%M}"
 
 
@@ -231,7 +232,14 @@ def move_view(request, pk):
     if booking.coach_id is not None and booking.status == Booking.Status.CONFIRMED:
         first_day = read_week(request.GET.get("week"), coach=booking.coach, now=now)
         context.update(
-            week=slot_week(coach=booking.coach, first_day=first_day, now=now, exclude_booking=booking),
+            # The booking keeps its own length and its type's buffer, notice and horizon (as a guest's move).
+            week=slot_week(
+                coach=booking.coach,
+                first_day=first_day,
+                now=now,
+                exclude_booking=booking,
+                rules=booking_rules(booking),
+            ),
             week_url=f"{reverse('coaching_admin:move_booking', args=[booking.pk])}?",
             policy_refusal=move_refusal(booking, now=now),
             chosen_start=chosen_start,

@@ -15,6 +15,7 @@ from coaching.zones import validate_timezone
 from .availability import AvailabilityBlock, CoachBusySlot
 from .bookings import (
     ACTIVE_STATUSES,
+    DEFAULT_SESSION_TITLE,
     Booking,
     BookingLog,
     ProcessedStripeEvent,
@@ -26,10 +27,12 @@ from .hours import WEEKDAY_NAMES, DateOverride, TimeOff, WeeklyHours
 from .outbox import Notification
 from .owner_settings import BookingPolicy
 from .refunds import Refund
+from .session_types import MAX_BUFFER_MINUTES, SessionType
 from .waitlist import WaitlistEntry, offered_seats_subquery
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "DEFAULT_SESSION_TITLE",
     "AvailabilityBlock",
     "Booking",
     "BookingLog",
@@ -40,6 +43,8 @@ __all__ = [
     "Notification",
     "ProcessedStripeEvent",
     "Refund",
+    "SessionType",
+    "MAX_BUFFER_MINUTES",
     "TimeOff",
     "WEEKDAY_NAMES",
     "WeeklyHours",

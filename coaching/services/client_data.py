@@ -41,6 +41,8 @@ ERASED_NAME = "Erased client"
 BOOKING_FIELDS = (
     "reference",
     "status",
+    "session_title",
+    "session_minutes",
     "start_at",
     "end_at",
     "seats",

@@ -13,6 +13,7 @@ from coaching.models import (
     Booking,
     Coach,
     DateOverride,
+    SessionType,
     TimeOff,
     WaitlistEntry,
     WeeklyHours,
@@ -36,10 +37,17 @@ COACHES = [
         "bio": "Fifteen years in recruitment taught Amara what hiring managers look for. "
         "Her free discovery sessions help you find the next step and a plan to take it.",
         "timezone": "Europe/London",
-        "session_minutes": 60,
-        "price_amount": 0,
-        "currency": "GBP",
-        "buffer_minutes": 15,
+        "session_types": [
+            {
+                "slug": "amara-career-session",
+                "title": "Career session",
+                "description": "An hour on where you are, where you want to be and the next step.",
+                "duration_minutes": 60,
+                "price_amount": 0,
+                "currency": "GBP",
+                "buffer_minutes": 15,
+            },
+        ],
         "min_notice_minutes": 12 * 60,
         "horizon_days": 60,
     },
@@ -51,10 +59,17 @@ COACHES = [
         "bio": "Daniel has coached over 300 new managers through their first year: feedback, "
         "delegation and the conversations nobody trains you for.",
         "timezone": "America/New_York",
-        "session_minutes": 45,
-        "price_amount": 9000,
-        "currency": "USD",
-        "buffer_minutes": 15,
+        "session_types": [
+            {
+                "slug": "daniel-leadership-session",
+                "title": "Leadership session",
+                "description": "45 minutes on the conversation, decision or habit in front of you this week.",
+                "duration_minutes": 45,
+                "price_amount": 9000,
+                "currency": "USD",
+                "buffer_minutes": 15,
+            },
+        ],
         "min_notice_minutes": 24 * 60,
         "horizon_days": 60,
     },
@@ -65,10 +80,17 @@ COACHES = [
         "headline": "Focus and productivity coach",
         "bio": "Yuki helps founders and creatives protect deep work without burning out.",
         "timezone": "Asia/Tokyo",
-        "session_minutes": 30,
-        "price_amount": 4500,
-        "currency": "GBP",
-        "buffer_minutes": 0,
+        "session_types": [
+            {
+                "slug": "yuki-focus-session",
+                "title": "Focus session",
+                "description": "Half an hour to plan a week of deep work, and protect it.",
+                "duration_minutes": 30,
+                "price_amount": 4500,
+                "currency": "GBP",
+                "buffer_minutes": 0,
+            },
+        ],
         "min_notice_minutes": 6 * 60,
         "horizon_days": 60,
     },
@@ -137,7 +159,15 @@ def ensure_admin() -> str:
 
 
 def ensure_coach(spec: dict) -> Coach:
-    coach, _ = Coach.objects.get_or_create(slug=spec["slug"], defaults=spec)
+    fields = {key: value for key, value in spec.items() if key != "session_types"}
+    coach, _ = Coach.objects.get_or_create(slug=spec["slug"], defaults=fields)
+    for position, type_spec in enumerate(spec["session_types"]):
+        session_type, created = SessionType.objects.get_or_create(
+            slug=type_spec["slug"], defaults={**type_spec, "sort_order": position}
+        )
+        if created:
+            session_type.coaches.add(coach)
+            session_type.save()  # a ParentalManyToManyField is written when its object is saved
     return coach
 
 

@@ -13,7 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coaching.models import Booking, BookingLog, Notification, Refund
-from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory, WorkshopFactory
+from coaching.tests.factories import (
+    AvailabilityBlockFactory,
+    BookingFactory,
+    CoachFactory,
+    SessionTypeFactory,
+    WorkshopFactory,
+)
 from coaching.wallclock import local_to_utc
 
 pytestmark = pytest.mark.django_db
@@ -93,8 +99,8 @@ def test_the_booking_page_reads_in_the_coachs_zone_with_money_as_money(owner_cli
     page = owner_client.get(inspect_url(booking)).content.decode()
     assert "Mon 07 Jan 2030, 09:00–10:00 JST (Asia/Tokyo)" in page  # 00:00 UTC is 09:00 in Tokyo
     assert "¥5,000" in page and ">5000<" not in page
-    assert "Cancel Grace Hopper&#x27;s 1-on-1 on Mon 07 Jan, 09:00" in page
-    assert "1-on-1 with Hana Sato" in page
+    assert "Cancel Grace Hopper&#x27;s 1-on-1 session on Mon 07 Jan, 09:00" in page
+    assert "1-on-1 session with Hana Sato" in page
 
 
 def test_the_bookings_list_shows_the_coachs_time_money_and_attendance(owner_client):
@@ -434,3 +440,34 @@ def test_a_coach_books_clients_only_for_themselves(coach_client, anna):
     assert response.status_code == 200 and response.context["coach"] is None  # not a choice for them
     assert list(response.context["choose"].fields["coach"].queryset) == [anna]
     assert coach_client.get(reverse("coaching_admin:book_for_client")).context["coach"] == anna
+
+
+def test_book_for_a_client_books_the_chosen_session_type_at_its_length_and_price(owner_client):
+    coach = CoachFactory(name="Amara Okafor", min_notice_minutes=0)
+    deep_dive = SessionTypeFactory(title="Deep dive", duration_minutes=90, price_amount=15000, coaches=coach)
+    day = (timezone.now() + timedelta(days=5)).astimezone(coach.zone).date()
+    nine = local_to_utc(day, time(9), coach.zone)
+    AvailabilityBlockFactory(coach=coach, start_at=nine, end_at=nine + timedelta(hours=3))
+    url = reverse("coaching_admin:book_for_client") + f"?coach={coach.pk}&type={deep_dive.pk}&week={day:%Y-%m-%d}"
+    page = owner_client.get(url).content.decode()
+    assert "Deep dive" in page and "09:00–10:30" in page and "10:30–12:00" in page
+
+    owner_client.post(
+        url,
+        {
+            "start_at": nine.astimezone(UTC).isoformat(),
+            "name": "Grace Hopper",
+            "email": "grace@example.com",
+            "client_timezone": "Europe/London",
+            "payment": "outside",
+            "amount_paid": "150",
+            "payment_note": "Bank transfer",
+        },
+    )
+    booking = Booking.objects.get(guest_email="grace@example.com")
+    assert (booking.session_type, booking.session_title, booking.end_at) == (
+        deep_dive,
+        "Deep dive",
+        nine + timedelta(minutes=90),
+    )
+    assert (booking.amount_paid, booking.payment_note) == (15000, "Bank transfer")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coaching', '0010_workshop_google_event'),
+        ('coaching', '0013_remove_coach_session_fields'),
     ]
 
     operations = [
