@@ -143,6 +143,7 @@ def run() -> list[str]:
         report.append(f"Coaches: {len(coaches)}; {ensure_availability(coaches)}")
         workshops = ensure_workshops(coaches)
         report.append(f"Workshops: {len(workshops)}")
+        report.append(ensure_past_session(coaches["yuki-tanaka"]))
         home = ensure_home_page()
         report.extend(ensure_pages(home, coaches, workshops))
         report.extend(ensure_testimonials_and_faqs(home))
@@ -339,6 +340,39 @@ def _fill(workshop: Workshop, *, seats_taken: int, paid: bool = False) -> None:
             for n in range(existing, seats_taken)
         ]
     )
+
+
+def ensure_past_session(coach: Coach) -> str:
+    """A paid 1-on-1 from yesterday for the owner's desk: mark it attended, refund half, export or
+    erase its client ("Maya Patel")."""
+    email = "maya.patel@demo.invalid"
+    if Booking.objects.filter(guest_email=email).exists():
+        return "Past paid session (Maya Patel) already there"
+    session_type = coach.default_session_type()
+    yesterday = timezone.now().astimezone(coach.zone).date() - timedelta(days=1)
+    start_at = local_to_utc(yesterday, time(10), coach.zone)
+    Booking.objects.create(
+        coach=coach,
+        session_type=session_type,
+        session_title=session_type.title,
+        session_minutes=session_type.duration_minutes,
+        start_at=start_at,
+        end_at=start_at + timedelta(minutes=session_type.duration_minutes),
+        status=Booking.Status.CONFIRMED,
+        guest_name="Maya Patel",
+        guest_email=email,
+        guest_phone="+44 7700 900456",
+        guest_notes="Wants to protect mornings for writing.",
+        guest_timezone="Europe/London",
+        currency=session_type.currency,
+        amount_due=session_type.price_amount,
+        is_paid=True,
+        amount_paid=session_type.price_amount,
+        confirmed_at=start_at - timedelta(days=3),
+        # "Paid" through the built-in test checkout: a refund is recorded, no money moves.
+        stripe_payment_intent_id=f"{LOCAL_PAYMENT_INTENT_PREFIX}demo-maya",
+    )
+    return "Past paid session: Maya Patel with Yuki Tanaka, yesterday (mark attended, refund half)"
 
 
 def _wait(workshop: Workshop, *, name: str, email: str) -> None:
