@@ -5,10 +5,18 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 
 from coaching.models import SessionType
 
-from .permissions import visible_coaches
+from .permissions import coach_of, visible_coaches
+from .snippets import OwnRowsOnly
 
 
-class SessionTypeViewSet(SnippetViewSet):
+def session_types_in_reach(user):
+    """A coach reaches only the types they offer; everyone else whatever their permissions allow."""
+    own = coach_of(user)
+    return SessionType.objects.filter(coaches=own) if own else SessionType.objects.all()
+
+
+class SessionTypeViewSet(OwnRowsOnly, SnippetViewSet):
+    scope = staticmethod(session_types_in_reach)
     model = SessionType
     icon = "time"
     menu_label = "Session types"

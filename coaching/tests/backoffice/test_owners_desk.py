@@ -51,6 +51,8 @@ def coach_user(django_user_model):
                 "change_workshop",
                 "view_workshop",
                 "delete_workshop",
+                "change_sessiontype",
+                "view_sessiontype",
             ]
         )
     )
@@ -337,12 +339,19 @@ def test_a_coach_with_editing_rights_is_refused_other_coaches_and_workshops_snip
     other = CoachFactory()
     foreign_workshop = WorkshopFactory(host=other)
     own_workshop = WorkshopFactory(host=anna)
+    foreign_type = other.default_session_type()
+    assert (
+        coach_client.get(reverse("wagtailsnippets_coaching_sessiontype:edit", args=[foreign_type.pk])).status_code
+        == 404
+    )
     for name, pk in (("coach", other.pk), ("workshop", foreign_workshop.pk)):
         for view in ("edit", "delete", "history", "usage", "copy"):
             url = reverse(f"wagtailsnippets_coaching_{name}:{view}", args=[pk])
             assert coach_client.get(url).status_code == 404, url
         assert coach_client.post(reverse(f"wagtailsnippets_coaching_{name}:delete", args=[pk])).status_code == 404
     assert coach_client.get(reverse("wagtailsnippets_coaching_coach:edit", args=[anna.pk])).status_code == 200
+    own_type = anna.default_session_type()
+    assert coach_client.get(reverse("wagtailsnippets_coaching_sessiontype:edit", args=[own_type.pk])).status_code == 200
     assert (
         coach_client.get(reverse("wagtailsnippets_coaching_workshop:edit", args=[own_workshop.pk])).status_code == 200
     )
