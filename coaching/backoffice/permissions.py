@@ -26,7 +26,10 @@ OWNER_PERMISSION = "coaching.change_booking"
 def coach_of(user) -> Coach | None:
     if not user.is_authenticated:
         return None
-    return Coach.objects.filter(user=user).first()
+    # Asked many times a request (every row's buttons): looked up once per user object, i.e. per request.
+    if not hasattr(user, "_coaching_coach"):
+        user._coaching_coach = Coach.objects.filter(user=user).first()
+    return user._coaching_coach
 
 
 def is_owner(user) -> bool:

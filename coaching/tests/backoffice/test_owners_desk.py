@@ -480,3 +480,23 @@ def test_book_for_a_client_books_the_chosen_session_type_at_its_length_and_price
         nine + timedelta(minutes=90),
     )
     assert (booking.amount_paid, booking.payment_note) == (15000, "Bank transfer")
+
+
+def test_the_desk_screens_run_a_constant_number_of_queries(owner_client, django_assert_max_num_queries):
+    for _ in range(3):
+        booking = BookingFactory(amount_paid=6000, amount_due=6000, is_paid=True)
+        notification(booking, status="failed")
+    owner_client.get(reverse("coaching_admin:notifications"))  # warm the session and the site
+    with django_assert_max_num_queries(12) as few:
+        owner_client.get(reverse("coaching_admin:notifications"))
+    with django_assert_max_num_queries(20) as few_bookings:
+        owner_client.get(reverse("coaching_booking_modeladmin_index"))
+    for _ in range(20):
+        booking = BookingFactory()
+        notification(booking, status="failed")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        owner_client.get(reverse("coaching_admin:notifications"))
+    with django_assert_max_num_queries(len(few_bookings.captured_queries)):
+        owner_client.get(reverse("coaching_booking_modeladmin_index"))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        owner_client.get(reverse("coaching_admin:client") + "?email=guest1@example.com")
