@@ -26,15 +26,26 @@ def bookable_window(coach: Coach, *, now: datetime) -> tuple[datetime, datetime]
     return earliest, latest
 
 
+def open_slots(coach: Coach, intervals: CoachIntervals, *, start: datetime, end: datetime) -> list[Slot]:
+    """Sessions starting in [start, end) that nothing blocks, whatever the time now (the bookable
+    window — notice and horizon — is applied by `in_bookable_window`)."""
+    length = timedelta(minutes=coach.session_minutes)
+    buffer = timedelta(minutes=coach.buffer_minutes)
+    candidates = candidate_starts(intervals.availability, length=length, step=length + buffer)
+    free = remove_blocked(candidates, intervals.blockers(buffer))
+    return [slot for slot in free if start <= slot.start_at < end]
+
+
+def in_bookable_window(coach: Coach, slots: list[Slot], *, now: datetime) -> list[Slot]:
+    """The slots a guest may book at `now`: not in the past, nor inside the notice, nor past the horizon."""
+    earliest, latest = bookable_window(coach, now=now)
+    return [slot for slot in slots if max(earliest, now) <= slot.start_at <= latest]
+
+
 def compute_free_slots(
     coach: Coach, intervals: CoachIntervals, *, start: datetime, end: datetime, now: datetime
 ) -> list[Slot]:
-    length = timedelta(minutes=coach.session_minutes)
-    buffer = timedelta(minutes=coach.buffer_minutes)
-    earliest, latest = bookable_window(coach, now=now)
-    candidates = candidate_starts(intervals.availability, length=length, step=length + buffer)
-    free = remove_blocked(candidates, intervals.blockers(buffer))
-    return [slot for slot in free if start <= slot.start_at < end and max(earliest, now) <= slot.start_at <= latest]
+    return in_bookable_window(coach, open_slots(coach, intervals, start=start, end=end), now=now)
 
 
 def free_slots(
