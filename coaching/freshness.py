@@ -32,8 +32,11 @@ month, the quarter hour for a page).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import uuid
+from pathlib import Path
 
 from django.core.cache import caches
 from django.db import transaction
@@ -67,6 +70,22 @@ CONTENT_APPS = {"pages", "snippets", "wagtailcore", "wagtailimages", "wagtaildoc
 
 def store():
     return caches[CACHE_ALIAS]
+
+
+@functools.cache
+def release() -> str:
+    """This release's code, templates and static files, in a few characters: part of every key,
+    so a new release never answers with what the previous one drew (links to static files it no
+    longer has, markup its code no longer reads) or unpickles the old one's objects."""
+    from django.conf import settings
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    digest = hashlib.sha256(str(getattr(staticfiles_storage, "manifest_hash", "")).encode())
+    for folder in ("coaching", "pages", "snippets", "templates", "config"):
+        for path in sorted(Path(settings.BASE_DIR, folder).rglob("*")):
+            if path.suffix in (".py", ".html") and "tests" not in path.parts:
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def coach_version_key(coach_id: int) -> str:

@@ -39,7 +39,7 @@ from django.middleware.csrf import get_token
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from coaching.freshness import PAGES_VERSION, current_versions, store
+from coaching.freshness import PAGES_VERSION, current_versions, release, store
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ def entry_key(request: HttpRequest) -> str:
     """Everything a kept page may differ by."""
     htmx = request.headers.get("HX-Request") == "true"
     parts = (
+        release(),
         request.get_host(),
         request.path,
         request.META.get("QUERY_STRING", ""),
@@ -126,7 +127,7 @@ class PageCacheMiddleware:
     @staticmethod
     def may_answer(request: HttpRequest) -> bool:
         return (
-            request.method in ("GET", "HEAD")
+            request.method == "GET"
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
             and "messages" not in request.COOKIES
             and "HTTP_AUTHORIZATION" not in request.META
