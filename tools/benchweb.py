@@ -5,7 +5,8 @@ The seeded demo site on a fresh PostgreSQL database with Redis as cache and brok
 settings. A bounded load client — `--clients` threads, each with its own keep-alive connection,
 asking for gzip as browsers do — loads one page at a time without pausing for `--duration` seconds
 (after `--warmup` seconds not counted): `/healthz`, the home page, a coach page, the coach's month
-calendar as the HTMX partial and one day's times as the HTMX partial. Then it grows the bookings
+calendar as the HTMX partial and one day's times as the HTMX partial, and the coach page as a
+guest with a session sees it (never a kept page: drawn each time). Then it grows the bookings
 table ten times (past sessions and cancelled ones over the coming months, as a busy year leaves
 it) and loads the same pages again.
 
@@ -49,6 +50,9 @@ def pages(today: date) -> dict[str, tuple[str, dict]]:
         "healthz": ("/healthz", {}),
         "home": ("/", {}),
         "coach_page": (f"/coaches/{COACH}/", {}),
+        # A guest with a session (back from the checkout, or signed in) is never answered a kept
+        # page: the page is drawn, from the kept month and calendar regions.
+        "coach_page_drawn": (f"/coaches/{COACH}/", {"Cookie": f"{COOKIES}; sessionid=benchweb"}),
         "month_partial": (f"/book/coach/{COACH}/?month={month:%Y-%m}", htmx),
         "day_partial": (f"/book/coach/{COACH}/day/{day.isoformat()}/", htmx),
     }
