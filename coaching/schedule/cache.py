@@ -134,11 +134,11 @@ def still_true_until(parts: MonthParts, *, coach: Coach, now: datetime) -> datet
     quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0) + timedelta(minutes=15)
     moments = [quarter, parts.lapse_at or quarter]
     earliest, latest = now + notice, now + horizon
-    shown = next((slot for slot in parts.slots if max(earliest, now) <= slot.start_at <= latest), None)
+    shown = min((slot.start_at for slot in parts.slots if max(earliest, now) <= slot.start_at <= latest), default=None)
     if shown is not None:
-        moments.append(shown.start_at - notice)
-    coming = next((slot for slot in parts.slots if slot.start_at > latest), None)
+        moments.append(shown - notice)
+    coming = min((slot.start_at for slot in parts.slots if slot.start_at > latest), default=None)
     if coming is not None:
-        moments.append(coming.start_at - horizon)
+        moments.append(coming - horizon)
     moments += [workshop.start_at for workshop in parts.workshops if workshop.start_at > now]
     return min(moments)

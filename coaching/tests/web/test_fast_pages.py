@@ -61,10 +61,12 @@ def guest():
     return client
 
 
-def day_times(client, coach, day: date = MONDAY) -> list[str]:
-    """The times a day's list shows, as the guest reads them (in their zone)."""
+def day_times(client, coach, day: date = MONDAY, *, kept: bool = False) -> list[str]:
+    """The times a day's list shows, as the guest reads them (in their zone); `kept`: answered
+    from the kept page."""
     response = client.get(reverse("coaching:coach_day", args=[coach.slug, day.isoformat()]), **HTMX)
     assert response.status_code == 200
+    assert not kept or response["X-Page-Cache"] == "hit"
     return re.findall(r'<time datetime="[^"]+" class="text-sm font-semibold">([^<]+)</time>', response.content.decode())
 
 
@@ -77,7 +79,7 @@ def month_says(client, coach, label: str = "Monday 7 January") -> str:
 def shown_twice(client, coach) -> list[str]:
     """The day's times, drawn once and then again from what was kept."""
     first = day_times(client, coach)
-    assert day_times(client, coach) == first
+    assert day_times(client, coach, kept=True) == first
     return first
 
 
@@ -165,6 +167,15 @@ def test_a_time_that_goes_inside_the_notice_leaves_the_kept_month(coach, guest, 
     assert shown_twice(guest, coach) == ["09:00", "10:00", "11:00"]
     frozen_clock.move_to(at(8, 1))
     assert day_times(guest, coach) == ["10:00", "11:00"]
+
+
+def test_a_time_that_comes_into_the_horizon_shows_when_it_does(coach, guest, frozen_clock):
+    coach.horizon_days = 5  # from 1 January 12:00: up to 6 January 12:00
+    coach.save()
+    AvailabilityBlockFactory(coach=coach, start_at=at(9, day=date(2030, 1, 3)), end_at=at(10, day=date(2030, 1, 3)))
+    assert shown_twice(guest, coach) == []
+    frozen_clock.move_to(datetime(2030, 1, 2, 9, 30, tzinfo=UTC))
+    assert day_times(guest, coach) == ["09:00"]
 
 
 # --- what a kept render costs ------------------------------------------------------------------------
