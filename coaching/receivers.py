@@ -1,6 +1,6 @@
 """What every booking change owes, wired to `booking_changed` when the app is ready (apps.py):
 emails (the outbox), the coach's Google Calendar, a workshop's waiting list (seats given back
-are offered to the next in line after commit), and the cached calendars (schedule/cache.py).
+are offered to the next in line after commit), and what guest pages keep (freshness.py).
 
 Kept apart from coaching/signals.py so that the services, which send the signal, never import the
 outbox, the Google sync or the waiting list through it.

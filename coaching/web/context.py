@@ -259,6 +259,7 @@ def calendar_context(
         day_schedule = schedule
         if (chosen_day.year, chosen_day.month) != (year, month):
             day_schedule = month_schedule(coach=coach, year=chosen_day.year, month=chosen_day.month, tz=zone, now=now)
+            true_until(request, day_schedule.valid_until)
         context.update(day_context(day_schedule, chosen_day, links=links))
     if coach is not None:  # the grid and the day's times, drawn once for everyone who sees the same
         context.update(region_keys(context, schedule, hour_cycle=getattr(request, "hour_cycle", "h23")))
@@ -284,8 +285,6 @@ def keep_page_while_true(
         uncacheable(request)
         return
     true_until(request, context["schedule"].valid_until)
-    if context.get("selected_day") is not None and context["selected_day"] not in context["schedule"].days:
-        uncacheable(request)  # the chosen day from another month: its own month's clock is not tracked
 
 
 def default_month(*, coach: Coach | None, zone: zoneinfo.ZoneInfo, today: date) -> tuple[int, int]:
