@@ -47,7 +47,20 @@ CACHEABLE_VIEWS = {"coaching:coach_calendar", "coaching:coach_day"}
 CACHEABLE_PAGES = {"pages.homepage", "pages.standardpage", "pages.coachindexpage", "pages.coachpage"}
 TOKEN_PLACEHOLDER = "__page_cache_csrf_token__"
 MASKED_TOKEN = re.compile(r"\b[a-zA-Z0-9]{64}\b")
-SKIP_PREFIXES = ("/admin/", "/django-admin/", "/static/", "/media/", "/documents/", "/stripe/", "/bookings/")
+# Paths never kept, so not even looked up (the /book/ URLs kept are the coach calendar's).
+SKIP_PREFIXES = (
+    "/admin/",
+    "/django-admin/",
+    "/static/",
+    "/media/",
+    "/documents/",
+    "/stripe/",
+    "/bookings/",
+    "/waitlist/",
+    "/healthz",
+    "/book/workshop",
+    "/book/timezone/",
+)
 
 
 @dataclass
@@ -108,8 +121,10 @@ class PageCacheMiddleware:
         key = entry_key(request)
         now = timezone.now()
         try:
-            entry = store().get(key)
-            (version,) = current_versions(PAGES_VERSION)
+            found = store().get_many([key, PAGES_VERSION])  # one round trip
+            entry, version = found.get(key), found.get(PAGES_VERSION)
+            if version is None:
+                (version,) = current_versions(PAGES_VERSION)
         except Exception:  # noqa: BLE001 - an unreachable cache must never break a page
             logger.warning("page cache unreachable", exc_info=True)
             return self.get_response(request)
