@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from coaching.exceptions import BookingError
-from coaching.models import SessionType
+from coaching.intake import MAX_LENGTH, answer_key
+from coaching.models import QuestionKind, SessionType
 from coaching.money import format_money, to_minor_units
 from coaching.services.booking import Guest
 from coaching.services.desk import DeskPayment, book_for_client
@@ -83,10 +84,16 @@ class ClientBookingForm(forms.Form):
         label="Payment note", max_length=500, required=False, help_text="How they paid (kept on the booking)."
     )
 
-    def __init__(self, *args, currency: str, **kwargs):
+    def __init__(self, *args, currency: str, questions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.currency = currency
         self.fields["amount_paid"].label = f"Amount paid ({currency})"
+        # The session type's intake questions, asked as the guest's form asks them; the service
+        # checks the answers (coaching/intake.py) exactly as for a guest.
+        self.questions = list(questions)
+        for question in self.questions:
+            self.fields[answer_key(question)] = question_field(question)
+        self.order_fields(["name", "email", "phone", *(answer_key(q) for q in self.questions), "notes"])
 
     def clean_client_timezone(self):
         name = self.cleaned_data["client_timezone"].strip()
@@ -108,6 +115,9 @@ class ClientBookingForm(forms.Form):
             cleaned["amount_paid"] = 0
         return cleaned
 
+    def answers(self) -> dict:
+        return {answer_key(q): self.cleaned_data.get(answer_key(q)) for q in self.questions}
+
     def guest(self) -> Guest:
         data = self.cleaned_data
         return Guest(
@@ -117,6 +127,21 @@ class ClientBookingForm(forms.Form):
             notes=data.get("notes", ""),
             timezone=data["client_timezone"],
         )
+
+
+def question_field(question) -> forms.Field:
+    """A form field for one intake question (the client's answer, typed in by staff)."""
+    label = question.label if question.required else f"{question.label} (optional)"
+    common = {"label": label, "required": question.required, "help_text": question.help_text}
+    choices = [(choice, choice) for choice in question.choice_list]
+    if question.kind == QuestionKind.SINGLE_CHOICE:
+        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
+    if question.kind == QuestionKind.MULTIPLE_CHOICE:
+        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+    if question.kind == QuestionKind.YES_NO:
+        return forms.ChoiceField(choices=[("yes", "Yes"), ("no", "No")], widget=forms.RadioSelect, **common)
+    widget = forms.Textarea(attrs={"rows": 3}) if question.kind == QuestionKind.LONG_TEXT else forms.TextInput
+    return forms.CharField(max_length=MAX_LENGTH[question.kind], widget=widget, **common)
 
 
 def book_for_client_view(request):
@@ -133,7 +158,12 @@ def book_for_client_view(request):
         options = {"session_type": session_type}
         first_day = read_week(request.GET.get("week"), coach=coach, now=now)
         currency = session_type.currency
-        form = ClientBookingForm(request.POST or None, currency=currency, initial={"client_timezone": coach.timezone})
+        form = ClientBookingForm(
+            request.POST or None,
+            currency=currency,
+            questions=session_type.questions.all(),
+            initial={"client_timezone": coach.timezone},
+        )
         chosen_start = request.POST.get("start_at", "")
         if request.method == "POST" and form.is_valid():
             start_at = read_start(chosen_start)
@@ -149,6 +179,7 @@ def book_for_client_view(request):
                         payment=form.cleaned_data["payment"],
                         amount_paid=form.cleaned_data["amount_paid"],
                         payment_note=form.cleaned_data["payment_note"],
+                        answers=form.answers(),
                         **options,
                     )
                 except BookingError as error:

@@ -23,8 +23,10 @@ from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup
 from wagtail_modeladmin.views import CreateView, DeleteView, EditView, InspectView
 
+from coaching.intake import answer_text
 from coaching.models import AvailabilityBlock, Booking, CoachBusySlot, Refund, WaitlistEntry
 from coaching.money import format_money, to_major_units
+from coaching.places import meeting_place
 from coaching.services.availability import (
     BlockChange,
     InvalidAvailabilityRequest,
@@ -171,12 +173,16 @@ class BookingAdmin(ModelAdmin):
         "currency",
         "attendance_label",
         "created_at",
+        "where",
+        "answers",
     ]
     export_filename = "bookings"
     inspect_view_fields = [
         "reference",
         "status",
         "title",
+        "session_title",
+        "session_minutes",
         "start_at",
         "end_at",
         "seats",
@@ -258,6 +264,16 @@ class BookingAdmin(ModelAdmin):
         return obj.get_attendance_display() if obj.attendance else "—"
 
     attendance_label.short_description = "Attendance"
+
+    @staticmethod
+    def where(obj):
+        place = meeting_place(obj)
+        return " ".join(part for part in (place.text, place.url) if part) if place else ""
+
+    @staticmethod
+    def answers(obj):
+        """The guest's intake answers in one cell: "Question: answer; …"."""
+        return "; ".join(f"{answer['question']}: {answer_text(answer)}" for answer in obj.intake_answers or [])
 
 
 def _block_in_coach_time(block: AvailabilityBlock) -> str:

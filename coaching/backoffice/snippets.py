@@ -1,8 +1,6 @@
 """Coaches and workshops as Wagtail snippets, edited where the owner edits pages."""
 
-from django.contrib.admin.utils import unquote
 from django.db.models import Count
-from django.http import Http404
 from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
@@ -21,43 +19,9 @@ from coaching.models import Coach, Workshop, WorkshopSeries
 
 from .forms import CoachForm, WorkshopForm
 from .hours import SchedulePreviewPanel
-from .permissions import coach_of, visible_coaches
-
-
-class OwnRowsOnly:
-    """Every view of the snippet that names one row (edit, copy, delete, history, usage, inspect,
-    revisions…) answers 404 for a row outside the user's scope, whatever the user's model
-    permissions say: a coach edits their own Coach record and the workshops they host, nothing
-    else — not even by typing another row's edit URL. The list is narrowed by get_queryset."""
-
-    @staticmethod
-    def scope(user):
-        raise NotImplementedError
-
-    def construct_view(self, view_class, **kwargs):
-        viewset = self
-
-        class Scoped(view_class):
-            def dispatch(self, request, *args, **view_kwargs):
-                pk = view_kwargs.get("pk")
-                if pk is not None and not viewset.scope(request.user).filter(pk=unquote(str(pk))).exists():
-                    raise Http404
-                return super().dispatch(request, *args, **view_kwargs)
-
-        Scoped.__name__ = Scoped.__qualname__ = view_class.__name__
-        return super().construct_view(Scoped, **kwargs)
-
-
-def coaches_in_reach(user):
-    """A coach reaches only their own record; everyone else whatever their permissions allow."""
-    own = coach_of(user)
-    return Coach.objects.filter(pk=own.pk) if own else Coach.objects.all()
-
-
-def workshops_in_reach(user):
-    """A coach reaches only the workshops they host; everyone else whatever their permissions allow."""
-    own = coach_of(user)
-    return Workshop.objects.filter(host=own) if own else Workshop.objects.all()
+from .permissions import visible_coaches
+from .scoping import OwnRowsOnly, coaches_in_reach, workshops_in_reach
+from .session_types import CoachSessionTypesPanel
 
 
 class CoachViewSet(OwnRowsOnly, SnippetViewSet):
@@ -88,12 +52,13 @@ class CoachViewSet(OwnRowsOnly, SnippetViewSet):
                     FieldPanel("timezone"),
                     FieldRowPanel([FieldPanel("min_notice_minutes"), FieldPanel("horizon_days")]),
                     FieldPanel("is_active"),
-                    HelpPanel(
-                        content=(
-                            "What guests book — each kind of session with its length, buffer and price — is set "
-                            "under <b>Session types</b> (beside Coaches in the menu). Set when this coach works "
-                            "on the <b>Weekly hours</b> tab."
-                        )
+                    CoachSessionTypesPanel(
+                        heading="Session types",
+                        help_text=(
+                            "What guests book with this coach — each kind of session with its length, buffer, "
+                            "price, questions and meeting place. Set when this coach works on the "
+                            "<b>Weekly hours</b> tab."
+                        ),
                     ),
                 ],
                 heading="Sessions",

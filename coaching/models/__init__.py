@@ -27,7 +27,7 @@ from .hours import WEEKDAY_NAMES, DateOverride, TimeOff, WeeklyHours
 from .outbox import Notification
 from .owner_settings import BookingPolicy
 from .refunds import Refund
-from .session_types import MAX_BUFFER_MINUTES, SessionType
+from .session_types import MAX_BUFFER_MINUTES, IntakeQuestion, LocationKind, QuestionKind, SessionType
 from .waitlist import WaitlistEntry, offered_seats_subquery
 
 __all__ = [
@@ -44,6 +44,9 @@ __all__ = [
     "ProcessedStripeEvent",
     "Refund",
     "SessionType",
+    "IntakeQuestion",
+    "LocationKind",
+    "QuestionKind",
     "MAX_BUFFER_MINUTES",
     "TimeOff",
     "WEEKDAY_NAMES",

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from coaching.exceptions import ClientNotFound
 from coaching.models import Booking, BookingLog, Notification, Refund, WaitlistEntry
+from coaching.models.session_types import CHOICE_KINDS, QuestionKind
 from coaching.vocabulary import Actor, LogAction
 
 from .enqueue import enqueue
@@ -143,9 +144,7 @@ def export_client(
 def _booking_export(booking: Booking) -> dict:
     data = {name: _when(getattr(booking, name)) for name in BOOKING_FIELDS}
     data["what"] = booking.title
-    answers = getattr(booking, "intake_answers", None)
-    if answers:
-        data["intake_answers"] = answers
+    data["intake_answers"] = booking.intake_answers or []
     data["log"] = [
         {
             "at": _when(entry.at),
@@ -254,7 +253,7 @@ def erase_client(
         # Locked in id order, like every other writer of bookings (services/locks.py).
         rows = list(Booking.objects.select_for_update().filter(pk__in=booking_ids).order_by("pk"))
         entries = list(WaitlistEntry.objects.select_for_update().filter(pk__in=entry_ids).order_by("pk"))
-        answers = [getattr(booking, "intake_answers", None) for booking in rows]
+        answers = [booking.intake_answers for booking in rows]
         terms = {email} | {b.guest_name for b in rows} | {e.guest_name for e in entries}
         terms |= {b.guest_email for b in rows} | {e.guest_email for e in entries}
         terms |= {text for b in rows for text in (b.guest_phone, b.guest_notes, b.payment_note) if text}
@@ -292,11 +291,9 @@ def erase_client(
             booking.payment_note = ""
             booking.user = None
             booking.erased_at = now
+            booking.intake_answers = [_erased_answer(answer) for answer in booking.intake_answers or []]
             fields = ["guest_name", "guest_email", "guest_phone", "guest_notes", "payment_note", "user", "erased_at"]
-            if hasattr(booking, "intake_answers"):
-                booking.intake_answers = {}
-                fields.append("intake_answers")
-            booking.save(update_fields=[*fields, "updated_at"])
+            booking.save(update_fields=[*fields, "intake_answers", "updated_at"])
             log_booking(
                 booking,
                 LogAction.CLIENT_ERASED,
@@ -324,6 +321,14 @@ def erase_client(
     return result
 
 
+def _erased_answer(answer: dict) -> dict:
+    """An intake answer with the person taken out: a picked choice or a yes/no stays (it names
+    nobody, and the owner's statistics keep it); anything typed goes."""
+    if answer.get("kind") in (*CHOICE_KINDS, QuestionKind.YES_NO):
+        return answer
+    return {**answer, "answer": ""}
+
+
 def _placeholder_email(reference: str) -> str:
     # A reserved domain (RFC 2606): it can never deliver, and it never names the person.
     return f"erased-{reference.lower()}@erased.invalid"
@@ -334,8 +339,11 @@ def _scrubber(terms: set[str], answers: list) -> callable:
     that are long enough to be telling) in a text by "[erased]", in any case."""
     words = {term.strip() for term in terms if term and len(term.strip()) >= 3}
     for booking_answers in answers:
-        if isinstance(booking_answers, dict):
-            words |= {str(value).strip() for value in booking_answers.values() if len(str(value).strip()) >= 4}
+        for answer in booking_answers or []:
+            if answer.get("kind") not in (*CHOICE_KINDS, QuestionKind.YES_NO):
+                text = str(answer.get("answer") or "").strip()
+                if len(text) >= 4:
+                    words.add(text)
     if not words:
         return lambda text: text
     pattern = re.compile("|".join(re.escape(word) for word in sorted(words, key=len, reverse=True)), re.IGNORECASE)

@@ -12,7 +12,8 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from coaching.models import Booking, BookingLog, Notification, Refund
+from coaching.intake import answer_key
+from coaching.models import Booking, BookingLog, IntakeQuestion, Notification, Refund
 from coaching.tests.factories import (
     AvailabilityBlockFactory,
     BookingFactory,
@@ -500,3 +501,26 @@ def test_the_desk_screens_run_a_constant_number_of_queries(owner_client, django_
         owner_client.get(reverse("coaching_booking_modeladmin_index"))
     with django_assert_max_num_queries(len(few.captured_queries)):
         owner_client.get(reverse("coaching_admin:client") + "?email=guest1@example.com")
+
+
+def test_book_for_a_client_asks_the_session_types_questions_and_keeps_the_answers(owner_client):
+    coach = CoachFactory(name="Amara Okafor", min_notice_minutes=0)
+    question = IntakeQuestion.objects.create(
+        session_type=coach.default_session_type(), label="What would you like to work on?", required=True
+    )
+    day = (timezone.now() + timedelta(days=5)).astimezone(coach.zone).date()
+    nine = local_to_utc(day, time(9), coach.zone)
+    AvailabilityBlockFactory(coach=coach, start_at=nine, end_at=nine + timedelta(hours=2))
+    url = reverse("coaching_admin:book_for_client") + f"?coach={coach.pk}&week={day:%Y-%m-%d}"
+    assert "What would you like to work on?" in owner_client.get(url).content.decode()
+    data = {
+        "start_at": nine.astimezone(UTC).isoformat(),
+        "name": "Grace Hopper",
+        "email": "grace@example.com",
+        "client_timezone": "Europe/London",
+        "payment": "free",
+    }
+    assert owner_client.post(url, data).status_code == 400  # a required question, as for a guest
+    owner_client.post(url, {**data, answer_key(question): "Public speaking"})
+    booking = Booking.objects.get(guest_email="grace@example.com")
+    assert booking.intake_answers[0]["answer"] == "Public speaking"

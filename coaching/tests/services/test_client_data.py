@@ -13,7 +13,8 @@ from django.db.models import Count, Sum
 from django.test import Client
 
 from coaching.exceptions import ClientNotFound
-from coaching.models import Booking, BookingLog, Notification, Refund, WaitlistEntry
+from coaching.intake import answer_key
+from coaching.models import Booking, BookingLog, IntakeQuestion, Notification, Refund, WaitlistEntry
 from coaching.services import Guest, cancel_booking, create_booking
 from coaching.services.attendance import mark_attendance
 from coaching.services.client_data import erase_client, export_as_csv, export_client
@@ -185,3 +186,29 @@ def test_erasing_clears_the_google_event_of_a_confirmed_session(google_api, afte
 def test_nothing_to_erase_is_refused():
     with pytest.raises(ClientNotFound):
         erase_client(email="nobody@example.com", **everyone())
+
+
+def test_erasing_removes_typed_intake_answers_and_keeps_picked_choices(after_commit):
+    coach = CoachFactory(name="Dee Dunn")
+    session_type = coach.default_session_type()
+    story = IntakeQuestion.objects.create(session_type=session_type, label="What brings you here?", kind="long_text")
+    level = IntakeQuestion.objects.create(
+        session_type=session_type, label="Level", kind="single_choice", choices="Beginner\nExpert"
+    )
+    AvailabilityBlockFactory(coach=coach, start_at=at(7, 9), end_at=at(7, 17))
+    secret = "My divorce from Charles Babbage"
+    booking = create_booking(
+        guest=GRACE,
+        coach=coach,
+        start_at=at(7, 10),
+        now=NOW,
+        answers={answer_key(story): secret, answer_key(level): "Expert"},
+    ).booking
+    export = export_client(email=EMAIL, **everyone())
+    assert [a["answer"] for a in export["bookings"][0]["intake_answers"]] == [secret, "Expert"]
+
+    erase_client(email=EMAIL, **everyone())
+
+    booking.refresh_from_db()
+    assert [a["answer"] for a in booking.intake_answers] == ["", "Expert"]
+    assert personal_data_left(NAME, EMAIL, PHONE, secret) == []

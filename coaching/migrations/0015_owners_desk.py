@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coaching', '0013_remove_coach_session_fields'),
+        ('coaching', '0014_session_type_questions_and_places'),
     ]
 
     operations = [
