@@ -25,6 +25,8 @@ from .coaches import Coach, Workshop, WorkshopSeries
 from .hours import WEEKDAY_NAMES, DateOverride, TimeOff, WeeklyHours
 from .outbox import Notification
 from .owner_settings import BookingPolicy
+from .packages import CreditUse, Package, PackageLog, PackageOrder, PackagePurchase
+from .promotions import PromotionCode, PromotionRedemption
 from .refunds import Refund
 from .waitlist import WaitlistEntry, offered_seats_subquery
 
@@ -35,9 +37,16 @@ __all__ = [
     "BookingLog",
     "BookingPolicy",
     "Coach",
+    "CreditUse",
     "CoachBusySlot",
     "DateOverride",
     "Notification",
+    "Package",
+    "PackageLog",
+    "PackageOrder",
+    "PackagePurchase",
+    "PromotionCode",
+    "PromotionRedemption",
     "ProcessedStripeEvent",
     "Refund",
     "TimeOff",
