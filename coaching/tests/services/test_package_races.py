@@ -3,14 +3,13 @@ code go to exactly as many bookings as there are, never more. The race is proven
 locks switched off (a test-only switch, as pretix does), then stopped by them."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 
 from coaching.models import Booking, CreditUse, PackagePurchase, PromotionRedemption
-from coaching.services import create_booking
-from coaching.services import locks, packages
+from coaching.services import create_booking, locks, packages
 from coaching.services.packages import CreditTender, start_package_checkout
 from coaching.services.promotions import PromotionTender
 from coaching.tests.factories import (
