@@ -11,6 +11,7 @@ from wagtail_modeladmin.options import modeladmin_register
 
 from coaching.backoffice import urls as backoffice_urls
 from coaching.backoffice.bookings import BookingsGroup
+from coaching.backoffice.packages import PackagesGroup, PackageViewSet, PromotionCodeViewSet
 from coaching.backoffice.permissions import can_manage_coach, is_owner
 from coaching.backoffice.snippets import CoachViewSet, WorkshopSeriesViewSet, WorkshopViewSet
 from coaching.backoffice.views import BookingsDashboardPanel
@@ -20,7 +21,10 @@ from coaching.services.workshops import CANCEL_LOG_ACTION
 register_snippet(CoachViewSet)
 register_snippet(WorkshopViewSet)
 register_snippet(WorkshopSeriesViewSet)
+register_snippet(PackageViewSet)
+register_snippet(PromotionCodeViewSet)
 modeladmin_register(BookingsGroup)
+modeladmin_register(PackagesGroup)
 
 
 @hooks.register("register_admin_urls")

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import google, sign_in, views, workshops
+from . import google, packages, sign_in, views, workshops
 
 tools = [
     path("bulk-add-slots/", views.bulk_add_view, name="bulk_add"),
@@ -11,6 +11,9 @@ tools = [
     path("workshops/<int:pk>/", workshops.workshop_overview_view, name="workshop"),
     path("workshops/<int:pk>/cancel/", workshops.cancel_workshop_view, name="cancel_workshop"),
     path("refunds/<int:pk>/retry/", workshops.retry_refund_view, name="retry_refund"),
+    path("package-purchases/<int:pk>/", packages.purchase_view, name="package_purchase"),
+    path("package-purchases/<int:pk>/extend/", packages.extend_purchase_view, name="extend_package"),
+    path("package-purchases/<int:pk>/adjust/", packages.adjust_credits_view, name="adjust_package_credits"),
 ]
 
 google_calendar = [

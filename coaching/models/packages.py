@@ -221,7 +221,7 @@ class PackageLog(models.Model):
 
     purchase = models.ForeignKey(PackagePurchase, on_delete=models.CASCADE, related_name="log_entries")
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    action = models.CharField(max_length=40)
+    action = models.CharField(max_length=40, choices=PackageAction.choices)
     actor = models.CharField(max_length=16, choices=Actor.choices)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
