@@ -371,6 +371,7 @@ def slot_panel_context(
     local_day = start_at.astimezone(zone).date()
     month = (local_day.year, local_day.month)
     returning = returning_from_checkout(request, coach=coach, start_at=start_at)
+    package = None if returning else package_details(request, coach)
     panel = {
         "coach": coach,
         "cal": links.instance,
@@ -381,11 +382,11 @@ def slot_panel_context(
         "close_url": links.page(month=month, day=local_day),
         "panel_state_url": links.page(month=month, day=local_day, start=start_at),
         "price_display": "Free" if coach.is_free else coach.price_display,
+        "paid_with_package": package is not None,
         "zone": zone,
         "slide_over_open": True,
         "checkout_cancelled": returning is not None,
-        "form": form
-        or guest_form(GuestDetailsForm, instance=links.instance, initial=returning or package_details(request, coach)),
+        "form": form or guest_form(GuestDetailsForm, instance=links.instance, initial=returning or package),
     }
     if validate:
         try:
