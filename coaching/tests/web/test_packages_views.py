@@ -4,10 +4,12 @@ package link (forged refused), booking with the code on the form, and the owner'
 import base64
 import re
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 from django.core import mail, signing
 from django.core.cache import caches
+from django.core.management import call_command
 
 from coaching.links import make_package_token
 from coaching.models import Booking, PackageLog, PackageOrder, PackagePurchase, PromotionRedemption
@@ -170,3 +172,10 @@ def test_another_coach_cannot_open_a_purchase(client, package, django_user_model
     CoachFactory(user=user)
     client.force_login(user)
     assert client.get(f"/admin/coaching/package-purchases/{purchase.pk}/").status_code == 404
+
+
+def test_the_coach_page_shows_its_packages_with_a_buy_button(client):
+    call_command("seed_demo", stdout=StringIO())
+    page = client.get("/coaches/daniel-reyes/").content.decode()
+    assert "5 leadership sessions" in page and "/packages/buy/five-leadership-sessions/" in page
+    assert "/packages/buy/" not in client.get("/coaches/amara-okafor/").content.decode()
