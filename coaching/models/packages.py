@@ -8,6 +8,7 @@ purchase's credits are spent and returned under its row lock, in the booking's o
 """
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -85,6 +86,10 @@ class PackageOrder(models.Model):
     """One checkout for a package. Only the webhook's paid event makes its purchase."""
 
     wagtail_reference_index_ignore = True
+
+    # Stripe wants 30 minutes to 24 hours; nothing is held meanwhile, so an hour is plenty. An order
+    # still open after it no longer counts toward its promotion code's limit.
+    CHECKOUT_LIFETIME = timedelta(hours=1)
 
     class Status(models.TextChoices):
         OPEN = "open", "Awaiting payment"

@@ -65,8 +65,7 @@ logger = logging.getLogger(__name__)
 
 # What a package checkout's metadata says it buys (services/stripe_events.py dispatches on it).
 PURPOSE = "package"
-# Stripe wants 30 minutes to 24 hours; nothing is held meanwhile, so an hour is plenty.
-CHECKOUT_LIFETIME = timedelta(hours=1)
+CHECKOUT_LIFETIME = PackageOrder.CHECKOUT_LIFETIME
 
 
 # --- buying ---------------------------------------------------------------------------------------

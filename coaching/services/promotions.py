@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils import timezone
 
 from coaching.exceptions import CodeUsedUp, InvalidCode
@@ -59,9 +60,15 @@ def lock_promotion(code: PromotionCode) -> PromotionCode:
     return query.get(pk=code.pk)
 
 
-def uses_counted(code: PromotionCode) -> int:
-    """Uses that count toward the limit: every use except those of holds or checkouts that lapsed."""
-    return PromotionRedemption.objects.filter(code=code, released_at__isnull=True).count()
+def uses_counted(code: PromotionCode, *, now: datetime) -> int:
+    """Uses that count toward the limit: every use except those of holds or checkouts that lapsed
+    (a package checkout still open past its lifetime counts as lapsed: nothing else closes it when
+    the built-in test checkout is left open)."""
+    stale_checkout = Q(
+        package_order__status=PackageOrder.Status.OPEN,
+        package_order__created_at__lte=now - PackageOrder.CHECKOUT_LIFETIME,
+    )
+    return PromotionRedemption.objects.filter(code=code, released_at__isnull=True).exclude(stale_checkout).count()
 
 
 def take_promotion(
@@ -74,7 +81,7 @@ def take_promotion(
     refusal = promotion_refusal(locked, amount=amount, currency=currency, now=now, package=package, booking=booking)
     if refusal:
         raise InvalidCode(refusal)
-    if locked.max_uses is not None and uses_counted(locked) >= locked.max_uses:
+    if locked.max_uses is not None and uses_counted(locked, now=now) >= locked.max_uses:
         raise CodeUsedUp()
     return locked, locked.discount_on(amount, currency)
 

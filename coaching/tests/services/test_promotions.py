@@ -125,3 +125,13 @@ def test_a_payment_below_the_discounted_price_is_flagged_not_confirmed(coach, cl
     assert pay(client, booking, amount_total=2999).json()["outcome"] == "flagged"
     booking.refresh_from_db()
     assert booking.status == Booking.Status.PENDING_PAYMENT
+
+
+def test_a_package_checkout_left_open_past_its_lifetime_stops_counting(coach, frozen_clock):
+    package = PackageFactory(coach=coach)
+    code = PromotionCodeFactory(max_uses=1)
+    start_package_checkout(package=package, buyer=GuestFactory(), promotion_code=code.code)
+    with pytest.raises(CodeUsedUp):
+        start_package_checkout(package=package, buyer=GuestFactory(), promotion_code=code.code)
+    frozen_clock.move_to(NOW + timedelta(hours=1, minutes=1))
+    start_package_checkout(package=package, buyer=GuestFactory(), promotion_code=code.code)
