@@ -8,6 +8,7 @@ A coach sees the purchases of their own packages only.
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -24,7 +25,8 @@ from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup
 from coaching.exceptions import BookingError
 from coaching.models import Package, PackageOrder, PackagePurchase, PromotionCode, PromotionRedemption
 from coaching.money import format_money
-from coaching.services.packages import adjust_credits, extend_purchase
+from coaching.services.packages import adjust_credits, extend_purchase, refund_purchase
+from coaching.services.payment import StripeRefused
 
 from .bookings import ReadOnlyPermissionHelper
 from .permissions import can_use_back_office, is_owner, require_back_office, visible_coaches
@@ -250,6 +252,11 @@ class AdjustForm(forms.Form):
     reason = forms.CharField(label="Why", max_length=200)
 
 
+class RefundForm(forms.Form):
+    amount = forms.IntegerField(label="Amount to refund", min_value=1, help_text="In minor units (pence/cents).")
+    reason = forms.CharField(label="Why", max_length=200)
+
+
 def _purchase(request, pk) -> PackagePurchase:
     require_back_office(request.user)
     return get_object_or_404(visible_purchases(request.user).select_related("package__coach", "order"), pk=pk)
@@ -257,17 +264,21 @@ def _purchase(request, pk) -> PackagePurchase:
 
 def purchase_view(request, pk):
     purchase = _purchase(request, pk)
-    return _render_purchase(request, purchase, ExtendForm(initial={"expires_at": purchase.expires_at}), AdjustForm())
+    return _render_purchase(request, purchase)
 
 
-def _render_purchase(request, purchase, extend_form, adjust_form, status=200):
+def _render_purchase(request, purchase, *, extend_form=None, adjust_form=None, refund_form=None, status=200):
+    order = purchase.order
     context = {
+        "refund_form": refund_form or RefundForm(initial={"amount": order.amount_paid - order.amount_refunded}),
+        "refundable": order.amount_paid - order.amount_refunded,
+        "refunded_display": format_money(order.amount_refunded, order.currency) if order.amount_refunded else "",
         "purchase": purchase,
         "state": purchase_state(purchase),
         "uses": purchase.credit_uses.select_related("booking").order_by("used_at"),
         "log": purchase.log_entries.select_related("actor_user"),
-        "extend_form": extend_form,
-        "adjust_form": adjust_form,
+        "extend_form": extend_form or ExtendForm(initial={"expires_at": purchase.expires_at}),
+        "adjust_form": adjust_form or AdjustForm(),
         "paid_display": format_money(purchase.order.amount_paid, purchase.order.currency),
         "promotion": PromotionRedemption.objects.filter(package_order=purchase.order).select_related("code").first(),
     }
@@ -293,7 +304,7 @@ def extend_purchase_view(request, pk):
                 request, f"Package {purchase.reference} now expires {form.cleaned_data['expires_at']:%d %b %Y}."
             )
             return redirect("coaching_admin:package_purchase", pk=purchase.pk)
-    return _render_purchase(request, purchase, form, AdjustForm(), status=400)
+    return _render_purchase(request, purchase, extend_form=form, status=400)
 
 
 @require_POST
@@ -313,6 +324,30 @@ def adjust_credits_view(request, pk):
         else:
             messages.success(request, f"Credits of package {purchase.reference} adjusted.")
             return redirect("coaching_admin:package_purchase", pk=purchase.pk)
-    return _render_purchase(
-        request, purchase, ExtendForm(initial={"expires_at": purchase.expires_at}), form, status=400
-    )
+    return _render_purchase(request, purchase, adjust_form=form, status=400)
+
+
+@require_POST
+def refund_purchase_view(request, pk):
+    """Close the package and refund (all or part of) its payment; only the owner."""
+    purchase = _purchase(request, pk)
+    if not is_owner(request.user):
+        raise PermissionDenied
+    form = RefundForm(request.POST)
+    if form.is_valid():
+        try:
+            refund_purchase(
+                purchase=purchase,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+            )
+        except BookingError as refusal:
+            form.add_error("amount", refusal.message)
+        except StripeRefused as refusal:
+            form.add_error("amount", f"Stripe refused the refund: {refusal}. Refund it from the Stripe dashboard.")
+        else:
+            messages.success(request, f"Package {purchase.reference} closed and refunded.")
+            return redirect("coaching_admin:package_purchase", pk=purchase.pk)
+    purchase.refresh_from_db()
+    return _render_purchase(request, purchase, refund_form=form, status=400)

@@ -14,6 +14,7 @@ tools = [
     path("package-purchases/<int:pk>/", packages.purchase_view, name="package_purchase"),
     path("package-purchases/<int:pk>/extend/", packages.extend_purchase_view, name="extend_package"),
     path("package-purchases/<int:pk>/adjust/", packages.adjust_credits_view, name="adjust_package_credits"),
+    path("package-purchases/<int:pk>/refund/", packages.refund_purchase_view, name="refund_package"),
 ]
 
 google_calendar = [

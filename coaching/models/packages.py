@@ -112,6 +112,8 @@ class PackageOrder(models.Model):
     amount_refunded = models.PositiveIntegerField(default=0)
     stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    # Idempotency keys of the refunds made (services/packages.py, refund_purchase): each counted once.
+    refund_keys = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 
@@ -214,7 +216,9 @@ class PackageAction(models.TextChoices):
     CREDIT_KEPT = "credit_kept", "Credit spent (cancelled late)"
     EXTENDED = "extended", "Expiry changed"
     ADJUSTED = "adjusted", "Credits adjusted"
-    PAYMENT_FLAGGED = "payment_flagged", "Payment did not match"
+    CLOSED = "closed", "Closed by the owner"
+    REFUNDED = "refunded", "Refunded"
+    REFUND_FAILED = "refund_failed", "Refund failed"
 
 
 class PackageLog(models.Model):

@@ -510,6 +510,65 @@ def adjust_credits(*, purchase: PackagePurchase, delta: int, reason: str, user=N
     return locked
 
 
+def refund_purchase(
+    *, purchase: PackagePurchase, amount: int, reason: str, user=None, now: datetime | None = None
+) -> PackagePurchase:
+    """The owner closes a package and gives money back: no session can be booked with it any more
+    (those booked stay booked), and `amount` (at most what is paid and not refunded) goes back to
+    the buyer's card. The package is closed under its lock; the provider is called after that
+    transaction, with an idempotency key fixed by the order's refund state, so pressing again after
+    a failure or a timeout never refunds twice. Raises InvalidDetails, PaymentUnavailable or
+    StripeRefused (the package stays closed; press again, or refund in Stripe)."""
+    now = now or timezone.now()
+    if not reason.strip():
+        raise InvalidDetails("Please say why you refund this package.")
+    with transaction.atomic():
+        locked = lock_purchase(purchase)
+        order = PackageOrder.objects.select_for_update().get(pk=locked.order_id)
+        refundable = order.amount_paid - order.amount_refunded
+        if amount < 1 or amount > refundable:
+            raise InvalidDetails(
+                f"Refund between {format_money(1, order.currency)} and {format_money(refundable, order.currency)}."
+            )
+        if locked.ended_at is None:
+            locked.ended_at = now
+            locked.save(update_fields=["ended_at"])
+            log_package(locked, PackageAction.CLOSED, actor=Actor.OWNER, user=user, message=reason.strip())
+        key = f"package-{order.reference}-refund-{order.amount_refunded}-{amount}"
+    try:
+        refund_id, refunded = payment.send_refund(
+            payment_intent_id=order.stripe_payment_intent_id,
+            amount=amount,
+            idempotency_key=key,
+            reference=order.reference,
+        )
+    except (PaymentUnavailable, payment.StripeRefused) as exc:
+        log_package(
+            locked,
+            PackageAction.REFUND_FAILED,
+            actor=Actor.OWNER,
+            user=user,
+            message=f"Refund of {format_money(amount, order.currency)} failed: {exc}",
+        )
+        raise
+    with transaction.atomic():
+        order = PackageOrder.objects.select_for_update().get(pk=order.pk)
+        if key not in order.refund_keys:
+            order.amount_refunded = min(order.amount_paid, order.amount_refunded + refunded)
+            order.refund_keys = [*order.refund_keys, key]
+            order.save(update_fields=["amount_refunded", "refund_keys"])
+            log_package(
+                locked,
+                PackageAction.REFUNDED,
+                actor=Actor.OWNER,
+                user=user,
+                message=f"Refunded {format_money(refunded, order.currency)}: {reason.strip()}",
+                refund_id=refund_id,
+            )
+    locked.refresh_from_db()
+    return locked
+
+
 def log_package(
     purchase: PackagePurchase, action: str, *, actor: str, user=None, message: str = "", credits_delta: int = 0, **data
 ) -> PackageLog:

@@ -24,6 +24,7 @@ from coaching.services.packages import (
     CreditTender,
     adjust_credits,
     extend_purchase,
+    refund_purchase,
     start_package_checkout,
     tender_for_code,
 )
@@ -305,3 +306,35 @@ def test_a_paid_booking_cancelled_touches_no_package(client, package):
     booking = create_booking(guest=GuestFactory(), coach=package.coach, start_at=DAY.replace(hour=9)).booking
     cancel_booking(booking=booking, actor="guest")
     assert not PackageLog.objects.filter(action__in=["credit_returned", "credit_kept"]).exists()
+
+
+# --- the owner refunds and closes a package ----------------------------------------------------------
+
+
+def test_refunding_closes_the_package_and_a_lost_answer_never_refunds_twice(client, package, stripe_standin):
+    from coaching.exceptions import PaymentUnavailable
+
+    order, _ = start_package_checkout(package=package, buyer=GuestFactory())
+    order.refresh_from_db()
+    session = stripe_standin.pay_session(order.stripe_checkout_session_id, payment_intent="pi_real")
+    event = {"id": "evt_standin_refund", "type": "checkout.session.completed", "data": {"object": session}}
+    assert post_signed(client, json.dumps(event)).json()["outcome"] == "package_paid"
+    purchase = PackagePurchase.objects.get()
+    booked = book_with(purchase, 10)
+
+    stripe_standin.fail_next(after_processing=True)  # Stripe refunds, but the answer is lost
+    with pytest.raises(PaymentUnavailable):
+        refund_purchase(purchase=purchase, amount=9000, reason="Moving abroad")
+    refund_purchase(purchase=purchase, amount=9000, reason="Moving abroad")  # the owner presses again
+
+    assert len(stripe_standin.refunds) == 1  # one refund at Stripe: the same idempotency key
+    purchase.refresh_from_db()
+    assert purchase.order.amount_refunded == 9000 and purchase.ended_at is not None
+    booked.refresh_from_db()
+    assert booked.status == Booking.Status.CONFIRMED  # what was booked stays booked
+    with pytest.raises(PackageNotUsable, match="closed"):
+        book_with(purchase, 11)
+    actions = list(PackageLog.objects.filter(purchase=purchase).values_list("action", flat=True))
+    assert actions.count("closed") == 1 and actions.count("refunded") == 1 and "refund_failed" in actions
+    with pytest.raises(Exception, match="Refund between"):
+        refund_purchase(purchase=purchase, amount=7000, reason="Too much")

@@ -158,6 +158,12 @@ def test_the_owner_sees_purchases_and_extends_and_adjusts_with_a_log(client, pac
     refused = client.post(f"/admin/coaching/package-purchases/{purchase.pk}/adjust/", {"delta": "-9", "reason": "x"})
     assert refused.status_code == 400 and "cannot be lower" in refused.content.decode()
 
+    client.post(f"/admin/coaching/package-purchases/{purchase.pk}/refund/", {"amount": "15000", "reason": "Moved away"})
+    purchase.refresh_from_db()
+    assert purchase.ended_at is not None and purchase.order.amount_refunded == 15000
+    listing = client.get("/admin/coaching/packagepurchase/").content.decode()
+    assert "£150.00" in listing and "Closed" in listing
+
 
 def test_another_coach_cannot_open_a_purchase(client, package, django_user_model):
     from django.contrib.auth.models import Group, Permission
