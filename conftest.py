@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from coaching.tests.standins.redis_dbs import redis_test_url
+
 IN_CI = os.environ.get("CI") == "true"
 CHROMIUM = "/usr/bin/chromium"
 # Debian's chromium as root in a sandbox with no internet: no sandbox, no GPU, no background calls home.
@@ -24,7 +26,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL") or "redis://127.0.0.1:6379/15"
+
+# Each test process (and each pytest-xdist worker) has its own Redis databases: standins/redis_dbs.py.
+REDIS_TEST_URL = redis_test_url()
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
 

@@ -30,6 +30,7 @@ from wagtail.images.models import Image
 from coaching.models import Booking, Coach
 from coaching.tests.factories import AvailabilityBlockFactory, CoachFactory
 from coaching.tests.standins.processes import ROOT, database_url, web_processes
+from coaching.tests.standins.redis_dbs import redis_test_url
 from coaching.tests.standins.s3 import BUCKET, S3Server
 from config.settings.object_storage import CACHE_CONTROL
 from pages.models import CoachPage
@@ -37,8 +38,8 @@ from pages.tests.tree import coach_index_page
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-# A Redis database nothing else in the test suite uses (the Celery tests use 15, `make loadtest` 14).
-REDIS_URL = "redis://127.0.0.1:6379/13"
+# A Redis database of this test process that the Celery tests (slot 0) never use: standins/redis_dbs.py.
+REDIS_URL = redis_test_url(slot=2)
 BOOKING_POST_RATE = "4/d"
 PASSWORD = "correct-horse-battery"
 SLOT_RE = re.compile(r'data-start="([0-9TZ:\-]+)"')

@@ -29,11 +29,12 @@ from coaching.services import Guest, create_booking, refunds, single_run
 from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory
 from coaching.tests.standins.broker import celery_configured
 from coaching.tests.standins.google import connected_coach, freebusy_answer
+from coaching.tests.standins.redis_dbs import redis_test_url
 from coaching.vocabulary import Actor, LogAction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = redis_test_url(slot=2)
 BEAT_TASKS = sorted({entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()})
 
 
