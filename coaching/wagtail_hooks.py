@@ -13,12 +13,14 @@ from coaching.backoffice import urls as backoffice_urls
 from coaching.backoffice.bookings import BookingsGroup
 from coaching.backoffice.packages import PackagesGroup, PackageViewSet, PromotionCodeViewSet
 from coaching.backoffice.permissions import can_manage_coach, is_owner
+from coaching.backoffice.session_types import SessionTypeViewSet
 from coaching.backoffice.snippets import CoachViewSet, WorkshopSeriesViewSet, WorkshopViewSet
 from coaching.backoffice.views import BookingsDashboardPanel
 from coaching.models import Coach, Workshop
 from coaching.services.workshops import CANCEL_LOG_ACTION
 
 register_snippet(CoachViewSet)
+register_snippet(SessionTypeViewSet)
 register_snippet(WorkshopViewSet)
 register_snippet(WorkshopSeriesViewSet)
 register_snippet(PackageViewSet)

@@ -37,6 +37,7 @@ from coaching.models import (  # noqa: E402
     Coach,
     CoachBusySlot,
     DateOverride,
+    SessionType,
     TimeOff,
     WeeklyHours,
     Workshop,
@@ -57,16 +58,24 @@ def spread(day: datetime, count: int, minutes: float) -> list[tuple[datetime, da
     return [(day + timedelta(minutes=i * spacing), day + timedelta(minutes=i * spacing) + length) for i in range(count)]
 
 
+def with_session_type(coach: Coach, *, minutes: int = 30) -> Coach:
+    """`coach` offering one `minutes`-long free session type."""
+    session_type = SessionType.objects.create(title="Session", slug=f"{coach.slug}-session", duration_minutes=minutes)
+    session_type.coaches.add(coach)
+    session_type.save()  # a ParentalManyToManyField is written when its object is saved
+    return coach
+
+
 def bench_coach(slug: str) -> Coach:
-    return Coach.objects.create(
+    coach = Coach.objects.create(
         name=f"Bench {slug}",
         slug=slug,
         email=f"{slug}@example.com",
         timezone="Europe/London",
-        session_minutes=30,
         min_notice_minutes=0,
         horizon_days=400,
     )
+    return with_session_type(coach, minutes=30)
 
 
 def build_month(slug: str, scale: int) -> Coach:
@@ -196,11 +205,15 @@ def bench_schedule() -> None:
     dense_10x = build_month("dense10x", 10)
 
     def month(coach):
-        return lambda: get_month_schedule(coach=coach, year=YEAR, month=MONTH, tz=ZONE, now=NOW)
+        session_type = coach.default_session_type()  # the page reads it once, from the URL
+        return lambda: get_month_schedule(
+            coach=coach, year=YEAR, month=MONTH, tz=ZONE, now=NOW, session_type=session_type
+        )
 
-    month(dense)()  # warm caches (zoneinfo, query compilation)
+    dense_month = month(dense)
+    dense_month()  # warm caches (zoneinfo, query compilation)
     with CaptureQueriesContext(connection) as queries:
-        schedule = month(dense)()
+        schedule = dense_month()
     emit("month_schedule_queries", len(queries.captured_queries))
     emit("month_schedule_slots", schedule.slot_count)
     emit("month_schedule_p50", f"{p50_ms(month(dense), 30):.1f}", "ms")
@@ -208,9 +221,10 @@ def bench_schedule() -> None:
 
     rules = build_rules_month("rules", 1)
     rules_10x = build_rules_month("rules10x", 10)
-    month(rules)()
+    rules_month = month(rules)
+    rules_month()
     with CaptureQueriesContext(connection) as queries:
-        schedule = month(rules)()
+        schedule = rules_month()
     emit("weekly_hours_month_queries", len(queries.captured_queries))
     emit("weekly_hours_month_slots", schedule.slot_count)
     emit("weekly_hours_month_p50", f"{p50_ms(month(rules), 30):.1f}", "ms")
@@ -220,14 +234,15 @@ def bench_schedule() -> None:
 def bench_bookings() -> None:
     coaches = []
     for n in range(5):
-        coach = Coach.objects.create(
-            name=f"Race {n}",
-            slug=f"race-{n}",
-            email=f"race{n}@example.com",
-            timezone="UTC",
-            session_minutes=30,
-            min_notice_minutes=0,
-            horizon_days=400,
+        coach = with_session_type(
+            Coach.objects.create(
+                name=f"Race {n}",
+                slug=f"race-{n}",
+                email=f"race{n}@example.com",
+                timezone="UTC",
+                min_notice_minutes=0,
+                horizon_days=400,
+            )
         )
         AvailabilityBlock.objects.create(
             coach=coach, start_at=datetime(YEAR, MONTH, 1, tzinfo=UTC), end_at=datetime(YEAR, MONTH, 31, tzinfo=UTC)

@@ -15,8 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.menu import MenuItem
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column
 from wagtail.snippets.views.snippets import SnippetViewSet
 from wagtail_modeladmin.helpers import ButtonHelper
@@ -43,6 +44,20 @@ def visible_orders(user):
 # --- snippets ------------------------------------------------------------------------------------
 
 
+class PackageForm(WagtailAdminModelForm):
+    """The session types a package covers must be offered by its coach."""
+
+    def clean(self):
+        cleaned = super().clean()
+        coach, session_types = cleaned.get("coach"), cleaned.get("session_types")
+        if coach is not None and session_types:
+            offered = set(coach.session_types.values_list("pk", flat=True))
+            others = [session_type.title for session_type in session_types if session_type.pk not in offered]
+            if others:
+                self.add_error("session_types", f"{coach.name} does not offer: {', '.join(others)}.")
+        return cleaned
+
+
 class PackageViewSet(SnippetViewSet):
     model = Package
     icon = "tag"
@@ -51,18 +66,24 @@ class PackageViewSet(SnippetViewSet):
     list_display = ["title", "coach", "credits", "price_display", "validity_days", "is_active"]
     list_filter = ["coach", "is_active"]
     search_fields = ["title"]
-    panels = [
-        MultiFieldPanel([FieldPanel("title"), FieldPanel("slug"), FieldPanel("coach"), FieldPanel("summary")], "What"),
-        MultiFieldPanel(
-            [
-                FieldPanel("credits"),
-                FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")]),
-                FieldPanel("validity_days"),
-            ],
-            "Sessions and price",
-        ),
-        FieldPanel("is_active"),
-    ]
+    edit_handler = ObjectList(
+        [
+            MultiFieldPanel(
+                [FieldPanel("title"), FieldPanel("slug"), FieldPanel("coach"), FieldPanel("summary")], "What"
+            ),
+            FieldPanel("session_types", widget=forms.CheckboxSelectMultiple),
+            MultiFieldPanel(
+                [
+                    FieldPanel("credits"),
+                    FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")]),
+                    FieldPanel("validity_days"),
+                ],
+                "Sessions and price",
+            ),
+            FieldPanel("is_active"),
+        ],
+        base_form_class=PackageForm,
+    )
 
     def get_queryset(self, request):
         return Package.objects.filter(coach__in=visible_coaches(request.user)).select_related("coach")
@@ -97,6 +118,7 @@ class PromotionCodeViewSet(SnippetViewSet):
             [FieldRowPanel([FieldPanel("valid_from"), FieldPanel("valid_until")]), FieldPanel("max_uses")],
             "When and how often",
         ),
+        FieldPanel("session_types", widget=forms.CheckboxSelectMultiple),
         FieldPanel("packages", widget=forms.CheckboxSelectMultiple),
         FieldPanel("is_active"),
     ]

@@ -28,7 +28,7 @@ class CoachViewSet(SnippetViewSet):
     menu_label = "Coaches"
     menu_order = 200
     add_to_admin_menu = True
-    list_display = ["name", "email", "timezone", "price_display", "is_active", "google_status"]
+    list_display = ["name", "email", "timezone", "is_active", "google_status"]
     list_filter = ["is_active", "timezone", "google_status"]
     search_fields = ["name", "email"]
     edit_handler = TabbedInterface(
@@ -47,11 +47,15 @@ class CoachViewSet(SnippetViewSet):
             ObjectList(
                 [
                     FieldPanel("timezone"),
-                    FieldRowPanel([FieldPanel("session_minutes"), FieldPanel("buffer_minutes")]),
-                    FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")]),
                     FieldRowPanel([FieldPanel("min_notice_minutes"), FieldPanel("horizon_days")]),
                     FieldPanel("is_active"),
-                    HelpPanel(content="Set when this coach works on the <b>Weekly hours</b> tab."),
+                    HelpPanel(
+                        content=(
+                            "What guests book — each kind of session with its length, buffer and price — is set "
+                            "under <b>Session types</b> (beside Coaches in the menu). Set when this coach works "
+                            "on the <b>Weekly hours</b> tab."
+                        )
+                    ),
                 ],
                 heading="Sessions",
             ),

@@ -15,6 +15,7 @@ from coaching.zones import validate_timezone
 from .availability import AvailabilityBlock, CoachBusySlot
 from .bookings import (
     ACTIVE_STATUSES,
+    DEFAULT_SESSION_TITLE,
     Booking,
     BookingLog,
     ProcessedStripeEvent,
@@ -28,10 +29,12 @@ from .owner_settings import BookingPolicy
 from .packages import CreditUse, Package, PackageLog, PackageOrder, PackagePurchase
 from .promotions import PromotionCode, PromotionRedemption
 from .refunds import Refund
+from .session_types import MAX_BUFFER_MINUTES, SessionType
 from .waitlist import WaitlistEntry, offered_seats_subquery
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "DEFAULT_SESSION_TITLE",
     "AvailabilityBlock",
     "Booking",
     "BookingLog",
@@ -49,6 +52,8 @@ __all__ = [
     "PromotionRedemption",
     "ProcessedStripeEvent",
     "Refund",
+    "SessionType",
+    "MAX_BUFFER_MINUTES",
     "TimeOff",
     "WEEKDAY_NAMES",
     "WeeklyHours",

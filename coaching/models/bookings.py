@@ -12,6 +12,10 @@ from coaching.vocabulary import Actor
 from coaching.zones import validate_timezone
 
 from .coaches import Coach, Workshop
+from .session_types import SessionType
+
+# What a 1-on-1 booking is called when it has no session type's title (older rows).
+DEFAULT_SESSION_TITLE = "1-on-1 session"
 
 ACTIVE_STATUSES = ("pending_payment", "confirmed")
 
@@ -81,6 +85,18 @@ class Booking(models.Model):
         related_name="bookings",
         help_text="Set for workshop seats.",
     )
+    # What was booked, as it was when booked (a later edit of the type changes no booking): the
+    # type's title and length here, its price in amount_due/currency. Workshops have no type.
+    session_type = models.ForeignKey(
+        SessionType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bookings",
+        help_text="Set for 1-on-1 sessions.",
+    )
+    session_title = models.CharField(max_length=120, blank=True)
+    session_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
     seats = models.PositiveSmallIntegerField(default=1)
@@ -162,7 +178,7 @@ class Booking(models.Model):
     def title(self) -> str:
         if self.workshop_id:
             return self.workshop.title
-        return f"1-on-1 session with {self.coach.name}"
+        return f"{self.session_title or DEFAULT_SESSION_TITLE} with {self.coach.name}"
 
     @property
     def amount_due_display(self) -> str:

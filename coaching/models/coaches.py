@@ -37,21 +37,14 @@ class Coach(index.Indexed, ClusterableModel):
         validators=[validate_timezone],
         help_text="IANA zone the coach works in, e.g. Europe/London. Availability is entered in it.",
     )
-    session_minutes = models.PositiveSmallIntegerField(
-        default=60, validators=[MinValueValidator(5)], help_text="Length of one 1-on-1 session."
-    )
-    price_amount = models.PositiveIntegerField(
-        default=0, help_text="Price of one session in minor units (pence/cents). 0 means free."
-    )
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="GBP")
-    buffer_minutes = models.PositiveSmallIntegerField(
-        default=0, help_text="Free time kept after every session and workshop before the next one."
-    )
     min_notice_minutes = models.PositiveIntegerField(
-        default=12 * 60, help_text="How soon before its start a session can still be booked."
+        default=12 * 60,
+        help_text="How soon before its start a session can still be booked (each session type may set its own).",
     )
     horizon_days = models.PositiveSmallIntegerField(
-        default=60, validators=[MinValueValidator(1)], help_text="How far ahead guests may book."
+        default=60,
+        validators=[MinValueValidator(1)],
+        help_text="How far ahead guests may book (each session type may set its own).",
     )
     is_active = models.BooleanField(default=True, help_text="Inactive coaches take no new bookings.")
     user = models.OneToOneField(
@@ -89,7 +82,6 @@ class Coach(index.Indexed, ClusterableModel):
         ordering = ["name"]
         verbose_name_plural = "coaches"
         constraints = [
-            models.CheckConstraint(condition=Q(session_minutes__gte=5), name="coach_session_minutes_min"),
             models.CheckConstraint(condition=Q(horizon_days__gte=1), name="coach_horizon_min"),
         ]
 
@@ -100,13 +92,13 @@ class Coach(index.Indexed, ClusterableModel):
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
-    @property
-    def is_free(self) -> bool:
-        return self.price_amount == 0
+    def session_types_for_guests(self):
+        """The session types guests can book with this coach, in the owner's order (one query)."""
+        return self.session_types.for_guests()
 
-    @property
-    def price_display(self) -> str:
-        return format_money(self.price_amount, self.currency)
+    def default_session_type(self):
+        """The first type guests see, or None when the coach offers none (then nothing is bookable)."""
+        return self.session_types_for_guests().first()
 
 
 class WorkshopSeries(index.Indexed, models.Model):

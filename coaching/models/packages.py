@@ -47,6 +47,12 @@ class Package(index.Indexed, models.Model):
         Coach, on_delete=models.PROTECT, related_name="packages", help_text="Whose sessions the credits are for."
     )
     summary = models.TextField(blank=True)
+    session_types = models.ManyToManyField(
+        "coaching.SessionType",
+        blank=True,
+        related_name="packages",
+        help_text="Which of the coach's session types a credit pays for. None chosen: every type the coach offers.",
+    )
     credits = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1)], help_text="How many sessions the package holds."
     )

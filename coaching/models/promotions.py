@@ -1,7 +1,8 @@
 """Promotion codes the owner hands out ("SPRING20": 20 % off until May, first 50 uses) and each use.
 
 A code takes a percentage or a fixed amount off the price, is valid between two moments, may be
-limited to a number of uses and to some packages (none chosen: it applies to everything). Uses are
+limited to a number of uses and to some session types and packages (none chosen: it applies to
+everything, workshop seats included). Uses are
 counted under the code's row lock in the transaction that spends it (services/promotions.py), so
 the limit holds however many guests try at once. A use of an unpaid hold or checkout that lapses is
 given back (`released_at`).
@@ -41,11 +42,17 @@ class PromotionCode(index.Indexed, models.Model):
     valid_from = models.DateTimeField(null=True, blank=True, help_text="Empty: valid now.")
     valid_until = models.DateTimeField(null=True, blank=True, help_text="Empty: never ends.")
     max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    session_types = models.ManyToManyField(
+        "coaching.SessionType",
+        blank=True,
+        related_name="promotion_codes",
+        help_text="Only for sessions of these types.",
+    )
     packages = models.ManyToManyField(
         Package,
         blank=True,
         related_name="promotion_codes",
-        help_text="Only for these packages. Leave every restriction empty for a code valid on everything.",
+        help_text="Only for these packages. Leave both empty for a code valid on everything (workshops too).",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -24,13 +24,14 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from coaching.models import Booking, Coach, CoachBusySlot, holds_time_q
+from coaching.models import Booking, Coach, CoachBusySlot, SessionType, holds_time_q
 from coaching.wallclock import format_days_in_zone, local_day_bounds, local_to_utc
 
 from .intervals import Interval, Slot, candidate_starts, merge_intervals
 from .loading import CoachIntervals, load_coach_intervals
 from .rules import DayHours, TimeRange, span_on
-from .slots import bookable_window, duration_in_words
+from .session_rules import SessionRules, resolve_rules
+from .slots import duration_in_words
 
 
 @dataclass(frozen=True)
@@ -107,14 +108,15 @@ def _inside(slot: Slot, spans: list[Interval]) -> Interval | None:
 class _Explainer:
     """Reasons for sessions of one coach on one day, from one load of the schedule's intervals."""
 
-    def __init__(self, *, coach: Coach, day: date, now: datetime, intervals: CoachIntervals):
+    def __init__(self, *, coach: Coach, day: date, now: datetime, intervals: CoachIntervals, session: SessionRules):
         self.coach, self.day, self.now = coach, day, now
         self.zone = coach.zone
         self.rules = intervals.rules
+        self.session = session
         self.intervals = intervals
-        self.length = timedelta(minutes=coach.session_minutes)
-        self.buffer = timedelta(minutes=coach.buffer_minutes)
-        self.step = self.length + self.buffer
+        self.length = session.length
+        self.buffer = session.buffer
+        self.step = session.step
         self.hours = self.rules.hours_on(day)
         self.day_start, self.day_end = local_day_bounds(day, self.zone)
         self.open = self.rules.open_spans()
@@ -126,10 +128,12 @@ class _Explainer:
         # The schedule only needs the spans; the owner needs to know *which* booking and busy slot.
         # Only bookings that hold their time now count: a lapsed hold is free for guests already.
         self.bookings = list(
-            Booking.objects.filter(holds_time_q(now), coach=coach, start_at__lt=hi, end_at__gt=lo).order_by("start_at")
+            Booking.objects.filter(holds_time_q(now), coach=coach, start_at__lt=hi, end_at__gt=lo)
+            .select_related("session_type")
+            .order_by("start_at")
         )
         self.busy = list(CoachBusySlot.objects.filter(coach=coach, start_at__lt=hi, end_at__gt=lo).order_by("start_at"))
-        self.earliest, self.latest = bookable_window(coach, now=now)
+        self.earliest, self.latest = session.bookable_window(now=now)
 
     def on_the_day(self, spans: list[Interval]) -> list[Slot]:
         return [
@@ -201,11 +205,12 @@ class _Explainer:
         if slot.start_at < self.now:
             reasons.append(Reason("past", "Already started or over."))
         elif slot.start_at < self.earliest:
-            reasons.append(Reason("notice", f"Inside the minimum notice ({coach.min_notice_minutes} min)."))
+            reasons.append(Reason("notice", f"Inside the minimum notice ({self.session.min_notice_minutes} min)."))
         if slot.start_at > self.latest:
-            reasons.append(Reason("horizon", f"Beyond the booking horizon ({coach.horizon_days} days)."))
+            reasons.append(Reason("horizon", f"Beyond the booking horizon ({self.session.horizon_days} days)."))
         for booking in self.bookings:
-            if _overlaps(slot, booking.start_at, booking.end_at, buffer):
+            kept = timedelta(minutes=booking.session_type.buffer_minutes if booking.session_type else 0)
+            if _overlaps(slot, booking.start_at, booking.end_at, max(buffer, kept)):
                 reasons.append(
                     Reason(
                         "booking",
@@ -232,14 +237,28 @@ class _Explainer:
         return sorted(self.net_grid | set(others))
 
 
-def explain_day(*, coach: Coach, day: date, now: datetime | None = None, at: time | None = None) -> DayDiagnosis:
-    """Every candidate session of `coach` on `day` (the coach's own calendar day) and what removes
-    it; with `at`, also that one start time of the day, whatever the windows say."""
+def explain_day(
+    *,
+    coach: Coach,
+    day: date,
+    now: datetime | None = None,
+    at: time | None = None,
+    session_type: SessionType | None = None,
+) -> DayDiagnosis:
+    """Every candidate session of `coach` for `session_type` (default: the coach's first) on `day`
+    (the coach's own calendar day) and what removes it; with `at`, also that one start time of the
+    day, whatever the windows say."""
     now = now or timezone.now()
     zone = coach.zone
     start, end = local_day_bounds(day, zone)
-    intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now)
-    explainer = _Explainer(coach=coach, day=day, now=now, intervals=intervals)
+    session = resolve_rules(coach, session_type=session_type) or SessionRules(
+        length=timedelta(hours=1),
+        buffer=timedelta(0),
+        min_notice_minutes=coach.min_notice_minutes,
+        horizon_days=coach.horizon_days,
+    )
+    intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now, rules=session)
+    explainer = _Explainer(coach=coach, day=day, now=now, intervals=intervals, session=session)
     diagnoses = [explainer.explain(slot) for slot in explainer.candidates()]
     asked = None
     if at is not None:

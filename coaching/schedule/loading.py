@@ -10,6 +10,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from coaching.models import (
+    MAX_BUFFER_MINUTES,
     AvailabilityBlock,
     Booking,
     Coach,
@@ -25,6 +26,11 @@ from coaching.wallclock import local_to_utc
 
 from .intervals import Interval, merge_intervals, widen
 from .rules import AvailabilityRules, OverrideRange, TimeOffSpan, WeeklyRange, time_off_span
+from .session_rules import SessionRules
+
+# Without a session's rules, blockers are loaded this far around the window (the longest session
+# plus the widest buffer a booking can keep).
+_WIDEST_REACH = timedelta(minutes=12 * 60 + MAX_BUFFER_MINUTES)
 
 
 @dataclass
@@ -32,7 +38,8 @@ class CoachIntervals:
     """Everything that shapes one coach's free time inside a window, loaded in a fixed few queries.
 
     `availability` is what the rules give (weekly hours and overrides, plus blocks, minus time off);
-    `rules` keeps the rules themselves for the owner's screens.
+    `rules` keeps the rules themselves for the owner's screens. `booking_buffers[i]` is the buffer
+    of `bookings[i]`'s own session type.
     """
 
     availability: list[Interval]
@@ -40,25 +47,40 @@ class CoachIntervals:
     busy: list[Interval]
     workshops: list[Workshop]
     rules: AvailabilityRules | None = None
+    booking_buffers: list[timedelta] | None = None
 
     def blockers(self, buffer: timedelta) -> list[Interval]:
-        spans = self.bookings + self.busy + [(w.start_at, w.end_at) for w in self.workshops]
-        return merge_intervals(widen(spans, buffer))
+        """What a new session keeping `buffer` must not touch: each booking widened by the larger of
+        `buffer` and its own buffer (session_rules.py), busy time and workshops by `buffer`."""
+        own = self.booking_buffers if self.booking_buffers is not None else [timedelta(0)] * len(self.bookings)
+        spans = [
+            (start - max(buffer, kept), end + max(buffer, kept))
+            for (start, end), kept in zip(self.bookings, own, strict=True)
+        ]
+        spans += widen(self.busy + [(w.start_at, w.end_at) for w in self.workshops], buffer)
+        return merge_intervals(spans)
 
 
 def load_coach_intervals(
-    *, coach: Coach, start: datetime, end: datetime, now: datetime | None = None, exclude_booking: Booking | None = None
+    *,
+    coach: Coach,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+    exclude_booking: Booking | None = None,
+    rules: SessionRules | None = None,
 ) -> CoachIntervals:
-    """Availability, active bookings, busy slots and hosted workshops touching [start, end).
+    """Availability, active bookings (of every session type: they all take the coach's time), busy
+    slots and hosted workshops touching [start, end).
 
-    Blockers are loaded a session-plus-buffer wider than the window so that a booking just outside
-    the window still removes the slots its buffer reaches; availability for whole local days around
-    it (`fetch_availability_rules`). Four queries, whatever the window holds.
+    Blockers are loaded a session-plus-widest-buffer wider than the window so that a booking just
+    outside the window still removes the slots its buffer reaches; availability for whole local days
+    around it (`fetch_availability_rules`). Four queries, whatever the window holds.
     """
     now = now or timezone.now()
-    margin = timedelta(minutes=coach.session_minutes + coach.buffer_minutes)
+    margin = rules.length + max(rules.buffer, timedelta(minutes=MAX_BUFFER_MINUTES)) if rules else _WIDEST_REACH
     lo, hi = start - margin, end + margin
-    rules = fetch_availability_rules(coach=coach, start=lo, end=hi)
+    availability_rules = fetch_availability_rules(coach=coach, start=lo, end=hi)
     bookings = Booking.objects.filter(holds_time_q(now), coach=coach, start_at__lt=hi, end_at__gt=lo)
     if exclude_booking is not None:
         bookings = bookings.exclude(pk=exclude_booking.pk)
@@ -68,12 +90,14 @@ def load_coach_intervals(
         .annotate(seats_taken=seats_taken_annotation(now))
         .order_by("start_at")
     )
+    booking_spans, booking_buffers = fetch_booking_spans(bookings)
     return CoachIntervals(
-        availability=rules.availability(),
-        bookings=fetch_spans(bookings),
+        availability=availability_rules.availability(),
+        bookings=booking_spans,
         busy=fetch_spans(busy),
         workshops=workshops,
-        rules=rules,
+        rules=availability_rules,
+        booking_buffers=booking_buffers,
     )
 
 
@@ -203,6 +227,25 @@ def fetch_spans(queryset: QuerySet) -> list[Interval]:
     parse = datetime.fromisoformat
     rows = queryset.order_by("start_at").annotate(start_text=_UtcIsoText("start_at"), end_text=_UtcIsoText("end_at"))
     return [(parse(start), parse(end)) for start, end in rows.values_list("start_text", "end_text")]
+
+
+def fetch_booking_spans(queryset: QuerySet) -> tuple[list[Interval], list[timedelta]]:
+    """`fetch_spans` of bookings, with the buffer of each one's session type (0 without one)."""
+    parse = datetime.fromisoformat
+    rows = (
+        queryset.order_by("start_at")
+        .annotate(
+            start_text=_UtcIsoText("start_at"),
+            end_text=_UtcIsoText("end_at"),
+            kept=Coalesce("session_type__buffer_minutes", 0),
+        )
+        .values_list("start_text", "end_text", "kept")
+    )
+    spans, buffers = [], []
+    for start, end, kept in rows:
+        spans.append((parse(start), parse(end)))
+        buffers.append(timedelta(minutes=kept))
+    return spans, buffers
 
 
 def seats_taken_annotation(now: datetime):

@@ -13,11 +13,12 @@ from datetime import date, datetime
 
 from django.utils import timezone
 
-from coaching.models import Booking, Coach, Workshop
+from coaching.models import Booking, Coach, SessionType, Workshop
 from coaching.wallclock import days_of_month, following_month, month_bounds, previous_month
 
 from .intervals import Slot
 from .loading import load_coach_intervals, seats_taken_annotation
+from .session_rules import SessionRules, booking_rules, resolve_rules
 from .slots import compute_free_slots, free_slots
 from .workshops import listing_state
 
@@ -58,6 +59,8 @@ class MonthSchedule:
     zone: zoneinfo.ZoneInfo
     days: list[DaySchedule]
     coach: Coach | None = None
+    session_type: SessionType | None = None
+    rules: SessionRules | None = None
 
     @property
     def first_day(self) -> date:
@@ -119,9 +122,16 @@ def _offers(workshops: Iterable[Workshop], *, now: datetime) -> list[WorkshopOff
 
 
 def get_month_schedule(
-    *, coach: Coach, year: int, month: int, tz: zoneinfo.ZoneInfo, now: datetime | None = None
+    *,
+    coach: Coach,
+    year: int,
+    month: int,
+    tz: zoneinfo.ZoneInfo,
+    now: datetime | None = None,
+    session_type: SessionType | None = None,
 ) -> MonthSchedule:
-    """The month grid for one coach as a viewer in `tz` sees it.
+    """The month grid for one coach and one session type (default: the coach's first type guests
+    see, one more query) as a viewer in `tz` sees it.
 
     Days are the viewer's days (a 23:30 UTC slot is on the next day in Asia/Tokyo). Free 1-on-1
     slots are merged with the coach's bookable workshops (published, not started; full ones are
@@ -129,9 +139,12 @@ def get_month_schedule(
     """
     now = now or timezone.now()
     start, end = month_bounds(year, month, tz)
-    if coach.is_active:
-        intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now)
-        slots = compute_free_slots(coach, intervals, start=start, end=end, now=now)
+    if session_type is None and coach.is_active:
+        session_type = coach.default_session_type()
+    rules = resolve_rules(coach, session_type=session_type) if session_type is not None else None
+    if coach.is_active and rules is not None:
+        intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now, rules=rules)
+        slots = compute_free_slots(rules, intervals, start=start, end=end, now=now)
         workshops = intervals.workshops
     else:
         slots = []
@@ -142,7 +155,9 @@ def get_month_schedule(
         )
     offers = [offer for offer in _offers(workshops, now=now) if start <= offer.workshop.start_at < end]
     days = group_by_day(year=year, month=month, zone=tz, slots=slots, offers=offers)
-    return MonthSchedule(year=year, month=month, zone=tz, days=days, coach=coach)
+    return MonthSchedule(
+        year=year, month=month, zone=tz, days=days, coach=coach, session_type=session_type, rules=rules
+    )
 
 
 def get_workshops_month(*, year: int, month: int, tz: zoneinfo.ZoneInfo, now: datetime | None = None) -> MonthSchedule:
@@ -165,14 +180,17 @@ def get_move_schedule(
 ) -> MonthSchedule:
     """The month grid of times a 1-on-1 booking can move to, as a viewer in `tz` sees it.
 
-    The coach's free slots computed as if this booking were not there (it may move next to its old
-    time), minus its current time.
+    The coach's free slots for the booking's own length and type (booking_rules), computed as if
+    this booking were not there (it may move next to its old time), minus its current time.
     """
     start, end = month_bounds(year, month, tz)
+    rules = booking_rules(booking)
     slots = [
         slot
-        for slot in free_slots(coach=booking.coach, start=start, end=end, now=now, exclude_booking=booking)
+        for slot in free_slots(coach=booking.coach, start=start, end=end, now=now, rules=rules, exclude_booking=booking)
         if slot.start_at != booking.start_at
     ]
     days = group_by_day(year=year, month=month, zone=tz, slots=slots)
-    return MonthSchedule(year=year, month=month, zone=tz, days=days, coach=booking.coach)
+    return MonthSchedule(
+        year=year, month=month, zone=tz, days=days, coach=booking.coach, session_type=booking.session_type, rules=rules
+    )

@@ -12,16 +12,20 @@ from datetime import datetime, timedelta
 from django.db.models import F
 from django.utils import timezone
 
-from coaching.models import Coach, Workshop
+from coaching.models import Coach, SessionType, Workshop
 
 from .intervals import Slot
 from .loading import load_coach_intervals, seats_taken_annotation
-from .slots import bookable_window, compute_free_slots
+from .session_rules import resolve_rules
+from .slots import compute_free_slots
 
 
-def next_free_slot(*, coach: Coach, after: datetime, now: datetime | None = None) -> Slot | None:
-    """The first slot of `coach` a guest may book that starts at or after `after` (never before the
-    coach's minimum notice), or None when nothing is free up to the booking horizon.
+def next_free_slot(
+    *, coach: Coach, after: datetime, now: datetime | None = None, session_type: SessionType | None = None
+) -> Slot | None:
+    """The first slot of `coach` for `session_type` (default: the coach's first) a guest may book
+    that starts at or after `after` (never before the minimum notice), or None when nothing is free
+    up to the booking horizon.
 
     Loads the window from there to the horizon once, so it costs the same four queries as one month,
     whatever lies in between (an empty month, a holiday, a fully booked week).
@@ -29,13 +33,16 @@ def next_free_slot(*, coach: Coach, after: datetime, now: datetime | None = None
     now = now or timezone.now()
     if not coach.is_active:
         return None
-    earliest, latest = bookable_window(coach, now=now)
+    rules = resolve_rules(coach, session_type=session_type)
+    if rules is None:
+        return None
+    earliest, latest = rules.bookable_window(now=now)
     start = max(after, earliest, now)
     if start > latest:
         return None
     end = latest + timedelta(microseconds=1)  # a slot may start at the horizon itself
-    intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now)
-    slots = compute_free_slots(coach, intervals, start=start, end=end, now=now)
+    intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now, rules=rules)
+    slots = compute_free_slots(rules, intervals, start=start, end=end, now=now)
     return slots[0] if slots else None
 
 

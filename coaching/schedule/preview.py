@@ -15,6 +15,7 @@ from coaching.wallclock import local_day_bounds
 from .intervals import Slot
 from .loading import load_coach_intervals
 from .rules import DayHours, TimeOffSpan
+from .session_rules import resolve_rules
 from .slots import compute_free_slots
 
 
@@ -34,8 +35,9 @@ def preview_days(*, coach: Coach, days: int = 14, now: datetime | None = None) -
     today = now.astimezone(zone).date()
     start = local_day_bounds(today, zone)[0]
     end = local_day_bounds(today + timedelta(days=days - 1), zone)[1]
-    intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now)
-    slots = compute_free_slots(coach, intervals, start=start, end=end, now=now) if coach.is_active else []
+    rules = resolve_rules(coach)
+    intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now, rules=rules)
+    slots = compute_free_slots(rules, intervals, start=start, end=end, now=now) if coach.is_active and rules else []
     rules = intervals.rules
     result = []
     for offset in range(days):

@@ -1,4 +1,8 @@
-"""Which 1-on-1 sessions of one coach are free, and whether one chosen start is.
+"""Which 1-on-1 sessions of one coach are free for one session type, and whether one chosen start is.
+
+Length, stepping and buffer come from the session type (or a booking's own length, when it moves);
+notice and horizon from the type, else the coach (session_rules.py). Bookings of every type of the
+coach block each other.
 
 `free_slots` lists them for a window; `validate_slot` answers for one start with the reason it is
 refused. The booking services call `validate_slot` again under the coach's lock before writing, so
@@ -13,71 +17,96 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from coaching.exceptions import BeyondHorizon, InsideMinimumNotice, OutsideAvailability, SlotInPast, SlotUnavailable
-from coaching.models import Booking, Coach
+from coaching.models import Booking, Coach, SessionType
 
 from .intervals import Slot, candidate_starts, merge_intervals, remove_blocked
 from .loading import CoachIntervals, load_coach_intervals
+from .session_rules import SessionRules, require_rules, resolve_rules
 
 
-def bookable_window(coach: Coach, *, now: datetime) -> tuple[datetime, datetime]:
-    """[earliest start, latest start] a guest may book now."""
-    earliest = now + timedelta(minutes=coach.min_notice_minutes)
-    latest = now + timedelta(days=coach.horizon_days)
-    return earliest, latest
+def bookable_window(
+    coach: Coach, *, now: datetime, session_type: SessionType | None = None, rules: SessionRules | None = None
+) -> tuple[datetime, datetime]:
+    """[earliest start, latest start] a guest may book now (for `session_type`, default: the
+    coach's first; a coach without a type: the coach's own notice and horizon)."""
+    resolved = resolve_rules(coach, session_type=session_type, rules=rules)
+    if resolved is None:
+        return now + timedelta(minutes=coach.min_notice_minutes), now + timedelta(days=coach.horizon_days)
+    return resolved.bookable_window(now=now)
 
 
 def compute_free_slots(
-    coach: Coach, intervals: CoachIntervals, *, start: datetime, end: datetime, now: datetime
+    rules: SessionRules, intervals: CoachIntervals, *, start: datetime, end: datetime, now: datetime
 ) -> list[Slot]:
-    length = timedelta(minutes=coach.session_minutes)
-    buffer = timedelta(minutes=coach.buffer_minutes)
-    earliest, latest = bookable_window(coach, now=now)
-    candidates = candidate_starts(intervals.availability, length=length, step=length + buffer)
-    free = remove_blocked(candidates, intervals.blockers(buffer))
+    earliest, latest = rules.bookable_window(now=now)
+    candidates = candidate_starts(intervals.availability, length=rules.length, step=rules.step)
+    free = remove_blocked(candidates, intervals.blockers(rules.buffer))
     return [slot for slot in free if start <= slot.start_at < end and max(earliest, now) <= slot.start_at <= latest]
 
 
 def free_slots(
-    *, coach: Coach, start: datetime, end: datetime, now: datetime | None = None, exclude_booking: Booking | None = None
+    *,
+    coach: Coach,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+    session_type: SessionType | None = None,
+    rules: SessionRules | None = None,
+    exclude_booking: Booking | None = None,
 ) -> list[Slot]:
-    """Bookable 1-on-1 slots of `coach` starting in [start, end), sorted.
+    """Bookable 1-on-1 slots of `coach` for `session_type` (default: the coach's first type guests
+    see; or explicit `rules`, e.g. a booking's own) starting in [start, end), sorted.
 
     `exclude_booking` ignores one booking (a reschedule may move a session next to its old time).
     """
     now = now or timezone.now()
     if not coach.is_active:
         return []
-    intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now, exclude_booking=exclude_booking)
-    return compute_free_slots(coach, intervals, start=start, end=end, now=now)
+    rules = resolve_rules(coach, session_type=session_type, rules=rules)
+    if rules is None:
+        return []
+    intervals = load_coach_intervals(
+        coach=coach, start=start, end=end, now=now, exclude_booking=exclude_booking, rules=rules
+    )
+    return compute_free_slots(rules, intervals, start=start, end=end, now=now)
 
 
-def validate_slot(*, coach: Coach, start_at: datetime, now: datetime, exclude_booking: Booking | None = None) -> Slot:
-    """The slot starting at `start_at` exactly as the schedule offers it, or the reason it is not.
+def validate_slot(
+    *,
+    coach: Coach,
+    start_at: datetime,
+    now: datetime,
+    session_type: SessionType | None = None,
+    rules: SessionRules | None = None,
+    exclude_booking: Booking | None = None,
+) -> Slot:
+    """The slot starting at `start_at` exactly as the schedule offers it for `session_type` (or
+    `rules`; default: the coach's first type), or the reason it is not.
 
-    Raises SlotInPast, InsideMinimumNotice, BeyondHorizon, OutsideAvailability or SlotUnavailable.
+    Raises SlotInPast, InsideMinimumNotice, BeyondHorizon, OutsideAvailability, SlotUnavailable, or
+    NotBookable when the coach offers no session type.
     """
+    rules = require_rules(coach, session_type=session_type, rules=rules)
     if start_at <= now:
         raise SlotInPast()
-    if start_at < now + timedelta(minutes=coach.min_notice_minutes):
+    if start_at < now + timedelta(minutes=rules.min_notice_minutes):
         raise InsideMinimumNotice(
-            f"Sessions with {coach.name} need to be booked at least {duration_in_words(coach.min_notice_minutes)} ahead."
+            f"Sessions with {coach.name} need to be booked at least {duration_in_words(rules.min_notice_minutes)} ahead."
         )
-    if start_at > now + timedelta(days=coach.horizon_days):
-        raise BeyondHorizon(f"Sessions with {coach.name} can be booked up to {coach.horizon_days} days ahead.")
-    length = timedelta(minutes=coach.session_minutes)
-    wanted = Slot(start_at, start_at + length)
+    if start_at > now + timedelta(days=rules.horizon_days):
+        raise BeyondHorizon(f"Sessions with {coach.name} can be booked up to {rules.horizon_days} days ahead.")
+    wanted = Slot(start_at, start_at + rules.length)
     intervals = load_coach_intervals(
-        coach=coach, start=start_at, end=wanted.end_at, now=now, exclude_booking=exclude_booking
+        coach=coach, start=start_at, end=wanted.end_at, now=now, exclude_booking=exclude_booking, rules=rules
     )
-    buffer = timedelta(minutes=coach.buffer_minutes)
     # The same grid as candidate_starts (steps of length + buffer from each merged block's start),
     # checked arithmetically instead of listing a long block's every slot.
     block = next(
         (b for b in merge_intervals(intervals.availability) if b[0] <= start_at and wanted.end_at <= b[1]), None
     )
-    if block is None or (start_at - block[0]) % (length + buffer):
+    if block is None or (start_at - block[0]) % rules.step:
         raise OutsideAvailability()
-    if any(start < wanted.end_at and wanted.start_at < end for start, end in intervals.blockers(buffer)):
+    if any(start < wanted.end_at and wanted.start_at < end for start, end in intervals.blockers(rules.buffer)):
         raise SlotUnavailable()
     return wanted
 

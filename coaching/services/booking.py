@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from coaching.exceptions import BookingError, InvalidDetails, NotBookable, PaymentUnavailable
-from coaching.models import Booking, Coach, WaitlistEntry, Workshop
+from coaching.models import MAX_BUFFER_MINUTES, Booking, Coach, SessionType, WaitlistEntry, Workshop
 from coaching.schedule import Slot, seats_left, validate_slot, workshop_refusal
 from coaching.signals import announce
 from coaching.vocabulary import Actor, Change, LogAction
@@ -68,6 +68,7 @@ def create_booking(
     guest: Guest,
     coach: Coach | None = None,
     start_at: datetime | None = None,
+    session_type: SessionType | None = None,
     workshop: Workshop | None = None,
     seats: int = 1,
     user=None,
@@ -76,7 +77,10 @@ def create_booking(
     tender: Tender | None = None,
     now: datetime | None = None,
 ) -> BookingResult:
-    """Book a 1-on-1 slot (`coach` + `start_at`) or `seats` in a `workshop`.
+    """Book a 1-on-1 slot (`coach` + `session_type` + `start_at`) or `seats` in a `workshop`.
+
+    `session_type` must be an active type the coach offers (default: the coach's first type guests
+    see); the booking snapshots its title, length and price.
 
     Guarantees: the slot is re-checked under lock exactly as the schedule offers it; a free booking
     comes back CONFIRMED; a paid one comes back PENDING_PAYMENT with a hold of
@@ -109,7 +113,14 @@ def create_booking(
             if start_at is None:
                 raise InvalidDetails("Please choose a time.")
             booking = _reserve_slot(
-                coach=coach, start_at=start_at, guest=guest, user=user, actor=actor, tender=tender, now=now
+                coach=coach,
+                session_type=session_type,
+                start_at=start_at,
+                guest=guest,
+                user=user,
+                actor=actor,
+                tender=tender,
+                now=now,
             )
 
     if booking.status != Booking.Status.PENDING_PAYMENT:
@@ -133,13 +144,35 @@ def validate_guest(guest: Guest) -> None:
         raise InvalidDetails("Please choose a valid time zone.")
 
 
+def offered_session_type(coach: Coach, session_type: SessionType | None) -> SessionType:
+    """`session_type` if `coach` offers it and it is active (default: the coach's first type guests
+    see); else NotBookable. A forged form naming another coach's type or an inactive one ends here."""
+    if session_type is None:
+        chosen = coach.default_session_type()
+    else:
+        chosen = coach.session_types_for_guests().filter(pk=session_type.pk).first()
+    if chosen is None:
+        raise NotBookable(f"{coach.name} does not offer that session.")
+    return chosen
+
+
 def _reserve_slot(
-    *, coach: Coach, start_at: datetime, guest: Guest, user, actor: str, tender: Tender | None, now: datetime
+    *,
+    coach: Coach,
+    session_type: SessionType | None,
+    start_at: datetime,
+    guest: Guest,
+    user,
+    actor: str,
+    tender: Tender | None,
+    now: datetime,
 ) -> Booking:
     coach = lock_coach(coach)
     if not coach.is_active:
         raise NotBookable(f"{coach.name} is not taking bookings right now.")
-    slot = validate_slot(coach=coach, start_at=start_at, now=now)
+    # Read under the coach's lock: the type's price and length are those the booking snapshots.
+    session_type = offered_session_type(coach, session_type)
+    slot = validate_slot(coach=coach, start_at=start_at, now=now, session_type=session_type)
     release_lapsed_holds(coach_bookings_near(coach, slot), now=now)
     booking = _new_booking(
         guest=guest,
@@ -147,10 +180,13 @@ def _reserve_slot(
         start_at=slot.start_at,
         end_at=slot.end_at,
         seats=1,
-        price=coach.price_amount,
-        currency=coach.currency,
+        price=session_type.price_amount,
+        currency=session_type.currency,
         now=now,
         coach=coach,
+        session_type=session_type,
+        session_title=session_type.title,
+        session_minutes=session_type.duration_minutes,
     )
     _save_new(booking, tender=tender, now=now)
     _record_created(booking, actor=actor, user=user, tender=tender)
@@ -197,8 +233,8 @@ def _reserve_seats(
 
 
 def coach_bookings_near(coach: Coach, slot: Slot):
-    """The coach's bookings that a session at `slot` (widened by the buffer) could touch."""
-    buffer = timedelta(minutes=coach.buffer_minutes)
+    """The coach's bookings that a session at `slot` (widened by the widest buffer) could touch."""
+    buffer = timedelta(minutes=MAX_BUFFER_MINUTES)
     return Booking.objects.filter(coach=coach).overlapping(slot.start_at - buffer, slot.end_at + buffer)
 
 

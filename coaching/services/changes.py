@@ -12,7 +12,7 @@ from django.utils import timezone
 from coaching import policy
 from coaching.exceptions import BookingNotCancellable, BookingNotReschedulable
 from coaching.models import Booking, Refund
-from coaching.schedule import validate_slot
+from coaching.schedule import booking_rules, validate_slot
 from coaching.signals import announce
 from coaching.vocabulary import Actor, Change, LogAction
 
@@ -110,7 +110,10 @@ def reschedule_booking(
         refuse_move(locked, actor=actor, now=now)
         if new_start_at == locked.start_at:
             raise BookingNotReschedulable("That is already this booking's time.")
-        slot = validate_slot(coach=coach, start_at=new_start_at, now=now, exclude_booking=locked)
+        # The booking keeps its type and its length as booked, whatever the type says today.
+        slot = validate_slot(
+            coach=coach, start_at=new_start_at, now=now, rules=booking_rules(locked), exclude_booking=locked
+        )
         release_lapsed_holds(coach_bookings_near(coach, slot).exclude(pk=locked.pk), now=now)
         old_start_at, old_end_at = locked.start_at, locked.end_at
         locked.start_at, locked.end_at = slot.start_at, slot.end_at

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +19,7 @@ from django.utils import timezone
 from coaching import policy
 from coaching.exceptions import PaymentUnavailable
 from coaching.models import Booking
-from coaching.schedule import load_coach_intervals, seats_left
+from coaching.schedule import booking_rules, load_coach_intervals, seats_left
 from coaching.signals import announce
 from coaching.vocabulary import Actor, Change, LogAction
 
@@ -214,9 +214,8 @@ def _still_free(booking: Booking, *, now: datetime) -> bool:
         return False
     if booking.workshop_id:
         return seats_left(booking.workshop, now=now) >= booking.seats
-    coach = booking.coach
+    rules = booking_rules(booking)
     intervals = load_coach_intervals(
-        coach=coach, start=booking.start_at, end=booking.end_at, now=now, exclude_booking=booking
+        coach=booking.coach, start=booking.start_at, end=booking.end_at, now=now, exclude_booking=booking, rules=rules
     )
-    buffer = timedelta(minutes=coach.buffer_minutes)
-    return not any(start < booking.end_at and end > booking.start_at for start, end in intervals.blockers(buffer))
+    return not any(start < booking.end_at and end > booking.start_at for start, end in intervals.blockers(rules.buffer))

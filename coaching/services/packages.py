@@ -8,7 +8,8 @@
   never turned into credits (the owner is told); a payment that arrives after the checkout was
   left or expired is honoured (nothing scarce was held). The buyer is emailed the package link.
 - **Spending.** `CreditTender` is create_booking's `tender`: under the purchase's row lock, in the
-  booking's own transaction, it checks the package covers the session, has not expired (the
+  booking's own transaction, it checks the package covers the session (its coach and, when the
+  package names some, its session types), has not expired (the
   session must start before it does) and has a credit left, and takes one. Two guests can never
   spend the last credit twice.
 - **Giving back.** A booking cancelled inside the policy's cut-off (or by the owner) returns its
@@ -337,6 +338,10 @@ def coverage_refusal(package: Package, booking: Booking) -> str:
         return f"This package is for 1-on-1 sessions with {coach_name}, not workshops."
     if booking.coach_id != package.coach_id:
         return f"This package is for sessions with {coach_name}."
+    covered = list(package.session_types.all())
+    if covered and booking.session_type_id not in {session_type.pk for session_type in covered}:
+        titles = " or ".join(f"“{session_type.title}”" for session_type in covered)
+        return f"This package pays for {titles} sessions, not “{booking.session_title}”."
     return ""
 
 

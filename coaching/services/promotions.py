@@ -48,11 +48,15 @@ def promotion_refusal(
 
 
 def _in_scope(code: PromotionCode, *, package: Package | None, booking) -> bool:
-    """No restriction chosen: everything. Otherwise only what was chosen."""
-    packages = list(code.packages.values_list("pk", flat=True))
-    if not packages:
+    """No restriction chosen: everything. Otherwise only what was chosen: the packages ticked, and
+    sessions of the session types ticked (never workshop seats)."""
+    packages = set(code.packages.values_list("pk", flat=True))
+    session_types = set(code.session_types.values_list("pk", flat=True))
+    if not packages and not session_types:
         return True
-    return package is not None and package.pk in packages
+    if package is not None:
+        return package.pk in packages
+    return booking is not None and booking.session_type_id in session_types
 
 
 def lock_promotion(code: PromotionCode) -> PromotionCode:

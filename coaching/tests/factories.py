@@ -14,6 +14,7 @@ from coaching.models import (
     DateOverride,
     Package,
     PromotionCode,
+    SessionType,
     TimeOff,
     WeeklyHours,
     Workshop,
@@ -21,28 +22,71 @@ from coaching.models import (
 from coaching.services import Guest
 
 
+class SessionTypeFactory(factory.django.DjangoModelFactory):
+    """A session type; `coaches=coach` (or a list) offers it."""
+
+    class Meta:
+        model = SessionType
+        skip_postgeneration_save = True
+
+    title = "1-on-1 session"
+    slug = factory.Sequence(lambda n: f"session-{n}")
+    duration_minutes = 60
+    buffer_minutes = 0
+    price_amount = 0
+    currency = "GBP"
+
+    @factory.post_generation
+    def coaches(obj, create, extracted, **kwargs):
+        if create and extracted:
+            # A ParentalManyToManyField keeps the change in memory until the type is saved.
+            obj.coaches.add(*(extracted if isinstance(extracted, list | tuple) else [extracted]))
+            obj.save()
+
+
 class CoachFactory(factory.django.DjangoModelFactory):
+    """A coach with one session type ("1-on-1 session") made from `session_minutes`,
+    `buffer_minutes`, `price_amount` and `currency`; `default_session_type=None` makes none."""
+
     class Meta:
         model = Coach
+        skip_postgeneration_save = True
+
+    class Params:
+        session_minutes = 60
+        price_amount = 0
+        currency = "GBP"
+        buffer_minutes = 0
 
     name = factory.Sequence(lambda n: f"Coach {n}")
     slug = factory.Sequence(lambda n: f"coach-{n}")
     email = factory.Sequence(lambda n: f"coach{n}@example.com")
     timezone = "Europe/London"
-    session_minutes = 60
-    price_amount = 0
-    currency = "GBP"
-    buffer_minutes = 0
     min_notice_minutes = 0
     horizon_days = 365
+    default_session_type = factory.RelatedFactory(
+        SessionTypeFactory,
+        factory_related_name="coaches",
+        duration_minutes=factory.SelfAttribute("..session_minutes"),
+        buffer_minutes=factory.SelfAttribute("..buffer_minutes"),
+        price_amount=factory.SelfAttribute("..price_amount"),
+        currency=factory.SelfAttribute("..currency"),
+    )
 
 
 class PaidCoachFactory(CoachFactory):
     """The coach of the paid-flow tests: Bea Brown, in London, £60 a session."""
 
+    class Params:
+        price_amount = 6000
+        currency = "GBP"
+
     name = "Bea Brown"
-    price_amount = 6000
-    currency = "GBP"
+
+
+def session_type_of(coach: Coach) -> SessionType:
+    """The coach's first session type (the one its factory made)."""
+    return coach.default_session_type()
 
 
 class WorkshopFactory(factory.django.DjangoModelFactory):
@@ -105,6 +149,11 @@ class BookingFactory(factory.django.DjangoModelFactory):
         "workshop",
         yes_declaration=factory.SelfAttribute("workshop.end_at"),
         no_declaration=factory.LazyAttribute(lambda o: o.start_at + timedelta(hours=1)),
+    )
+    session_type = factory.LazyAttribute(lambda o: o.coach.default_session_type() if o.coach else None)
+    session_title = factory.LazyAttribute(lambda o: o.session_type.title if o.session_type else "")
+    session_minutes = factory.LazyAttribute(
+        lambda o: int((o.end_at - o.start_at).total_seconds() // 60) if o.session_type else None
     )
     seats = 1
     status = Booking.Status.CONFIRMED

@@ -232,8 +232,9 @@ def calendar_context(
     else:
         year, month = default_month(coach=coach, zone=zone, today=today)
     links = CalendarLinks(request, coach=coach, instance=instance)
+    session_type = coach.default_session_type() if coach is not None else None
     if coach is not None:
-        schedule = get_month_schedule(coach=coach, year=year, month=month, tz=zone, now=now)
+        schedule = get_month_schedule(coach=coach, year=year, month=month, tz=zone, now=now, session_type=session_type)
         link_days(schedule, lambda day: links.region("coach_day", coach.slug, day.isoformat()))
     else:
         schedule = get_workshops_month(year=year, month=month, tz=zone, now=now)
@@ -241,6 +242,7 @@ def calendar_context(
     can_go_back = prev_month >= (today.year, today.month)
     context = {
         "coach": coach,
+        "session_type": session_type,
         "cal": instance,
         "p": id_prefix(instance),
         "calendar_links": links,
@@ -259,11 +261,15 @@ def calendar_context(
         day_schedule = schedule
         if (chosen_day.year, chosen_day.month) != (year, month):
             day_schedule = get_month_schedule(
-                coach=coach, year=chosen_day.year, month=chosen_day.month, tz=zone, now=now
+                coach=coach, year=chosen_day.year, month=chosen_day.month, tz=zone, now=now, session_type=session_type
             )
         context.update(day_context(day_schedule, chosen_day, links=links))
     if open_panel and coach is not None and state.start is not None:
-        context.update(slot_panel_context(request, coach=coach, start_at=state.start, links=links, validate=True))
+        context.update(
+            slot_panel_context(
+                request, coach=coach, start_at=state.start, links=links, validate=True, session_type=session_type
+            )
+        )
     elif open_panel and coach is None and state.workshop:
         workshop = Workshop.objects.published().select_related("host").filter(slug=state.workshop).first()
         if workshop is not None:
@@ -319,12 +325,15 @@ def next_available_context(
             return {}  # a later month with openings: its dots say it all
         slot = first_in_month
     else:
-        slot = next_free_slot(coach=coach, after=max(month_start, now), now=now)
-        if slot is None and month_start > now:
-            slot = next_free_slot(coach=coach, after=now, now=now)  # past the horizon: the first one at all
+        session_type = schedule.session_type
+        slot = next_free_slot(coach=coach, after=max(month_start, now), now=now, session_type=session_type)
+        if slot is None and month_start > now:  # past the horizon: the first one at all
+            slot = next_free_slot(coach=coach, after=now, now=now, session_type=session_type)
     context = {"month_is_empty": first_in_month is None}
     if first_in_month is None:
-        context["beyond_horizon"] = month_start > now + timedelta(days=coach.horizon_days)
+        horizon_days = schedule.rules.horizon_days if schedule.rules else coach.horizon_days
+        context["beyond_horizon"] = month_start > now + timedelta(days=horizon_days)
+        context["horizon_days"] = horizon_days
     if slot is not None:
         local_day = slot.start_at.astimezone(zone).date()
         context.update(
@@ -364,10 +373,13 @@ def slot_panel_context(
     links: CalendarLinks,
     form=None,
     validate: bool = False,
+    session_type=None,
 ) -> dict:
-    """The slide-over for one 1-on-1 time: its times, the form (again, after a cancelled checkout,
-    filled in) and where it posts. With `validate`, a time that is no longer offered shows why."""
+    """The slide-over for one 1-on-1 time of `session_type` (default: the coach's first): its times,
+    the form (again, after a cancelled checkout, filled in) and where it posts. With `validate`, a
+    time that is no longer offered shows why."""
     zone = viewer_zone(request)
+    session_type = session_type or coach.default_session_type()
     local_day = start_at.astimezone(zone).date()
     month = (local_day.year, local_day.month)
     returning = returning_from_checkout(request, coach=coach, start_at=start_at)
@@ -376,12 +388,13 @@ def slot_panel_context(
         "coach": coach,
         "cal": links.instance,
         "p": id_prefix(links.instance),
+        "session_type": session_type,
         "slot_start": start_at,
-        "slot_end": start_at + timedelta(minutes=coach.session_minutes),
+        "slot_end": start_at + timedelta(minutes=session_type.duration_minutes if session_type else 0),
         "form_action": links.region("coach_slot", coach.slug, start=iso_z(start_at)),
         "close_url": links.page(month=month, day=local_day),
         "panel_state_url": links.page(month=month, day=local_day, start=start_at),
-        "price_display": "Free" if coach.is_free else coach.price_display,
+        "price_display": session_type.price_display if session_type else "",
         "paid_with_package": package is not None,
         "zone": zone,
         "slide_over_open": True,
@@ -390,7 +403,7 @@ def slot_panel_context(
     }
     if validate:
         try:
-            validate_slot(coach=coach, start_at=start_at, now=timezone.now())
+            validate_slot(coach=coach, start_at=start_at, now=timezone.now(), session_type=session_type)
         except BookingError as exc:
             panel.update(refusal=exc, slot_refused=True, form_error=exc.message)
     return panel

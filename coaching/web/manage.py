@@ -31,7 +31,14 @@ from coaching.exceptions import BookingError, BookingNotCancellable, BookingNotR
 from coaching.links import InvalidManageLink, booking_page_path, ics_url, read_manage_token
 from coaching.models import Booking, BookingPolicy, Workshop
 from coaching.money import format_money
-from coaching.schedule import get_move_schedule, seat_move_refusal, seats_left, series_dates, validate_slot
+from coaching.schedule import (
+    booking_rules,
+    get_move_schedule,
+    seat_move_refusal,
+    seats_left,
+    series_dates,
+    validate_slot,
+)
 from coaching.services import cancel_booking, reschedule_booking
 from coaching.services.outbox import record_manage_link
 from coaching.services.series import move_seat
@@ -81,7 +88,7 @@ def booking_for(request: HttpRequest, token: str, *, per_booking: bool = False) 
         raise LinkRefused(too_many_requests(limited, "Too many changes were tried on this booking"))
     # What paid besides the checkout (a package credit, a promotion code) rides along: no query of its own.
     query = Booking.objects.select_related(
-        "coach", "workshop__host", "package_credit__purchase__package", "promotion__code"
+        "coach", "session_type", "workshop__host", "package_credit__purchase__package", "promotion__code"
     )
     return query.get(reference=reference)
 
@@ -338,7 +345,13 @@ def manage_reschedule_confirm(request: HttpRequest, token: str, *, booking: Book
         # Only a read here: say now if the time is not offered, rather than after the guest confirms.
         if new_start_at == booking.start_at:
             raise BookingNotReschedulable("That is already this booking's time.")
-        validate_slot(coach=booking.coach, start_at=new_start_at, now=timezone.now(), exclude_booking=booking)
+        validate_slot(
+            coach=booking.coach,
+            start_at=new_start_at,
+            now=timezone.now(),
+            rules=booking_rules(booking),
+            exclude_booking=booking,
+        )
         context.update(
             confirm_move=True,
             new_start_at=new_start_at,

@@ -15,6 +15,7 @@ from coaching.models import (
     DateOverride,
     Package,
     PromotionCode,
+    SessionType,
     TimeOff,
     WaitlistEntry,
     WeeklyHours,
@@ -38,10 +39,17 @@ COACHES = [
         "bio": "Fifteen years in recruitment taught Amara what hiring managers look for. "
         "Her free discovery sessions help you find the next step and a plan to take it.",
         "timezone": "Europe/London",
-        "session_minutes": 60,
-        "price_amount": 0,
-        "currency": "GBP",
-        "buffer_minutes": 15,
+        "session_types": [
+            {
+                "slug": "amara-career-session",
+                "title": "Career session",
+                "description": "An hour on where you are, where you want to be and the next step.",
+                "duration_minutes": 60,
+                "price_amount": 0,
+                "currency": "GBP",
+                "buffer_minutes": 15,
+            },
+        ],
         "min_notice_minutes": 12 * 60,
         "horizon_days": 60,
     },
@@ -53,10 +61,17 @@ COACHES = [
         "bio": "Daniel has coached over 300 new managers through their first year: feedback, "
         "delegation and the conversations nobody trains you for.",
         "timezone": "America/New_York",
-        "session_minutes": 45,
-        "price_amount": 9000,
-        "currency": "USD",
-        "buffer_minutes": 15,
+        "session_types": [
+            {
+                "slug": "daniel-leadership-session",
+                "title": "Leadership session",
+                "description": "45 minutes on the conversation, decision or habit in front of you this week.",
+                "duration_minutes": 45,
+                "price_amount": 9000,
+                "currency": "USD",
+                "buffer_minutes": 15,
+            },
+        ],
         "min_notice_minutes": 24 * 60,
         "horizon_days": 60,
     },
@@ -67,10 +82,17 @@ COACHES = [
         "headline": "Focus and productivity coach",
         "bio": "Yuki helps founders and creatives protect deep work without burning out.",
         "timezone": "Asia/Tokyo",
-        "session_minutes": 30,
-        "price_amount": 4500,
-        "currency": "GBP",
-        "buffer_minutes": 0,
+        "session_types": [
+            {
+                "slug": "yuki-focus-session",
+                "title": "Focus session",
+                "description": "Half an hour to plan a week of deep work, and protect it.",
+                "duration_minutes": 30,
+                "price_amount": 4500,
+                "currency": "GBP",
+                "buffer_minutes": 0,
+            },
+        ],
         "min_notice_minutes": 6 * 60,
         "horizon_days": 60,
     },
@@ -140,7 +162,15 @@ def ensure_admin() -> str:
 
 
 def ensure_coach(spec: dict) -> Coach:
-    coach, _ = Coach.objects.get_or_create(slug=spec["slug"], defaults=spec)
+    fields = {key: value for key, value in spec.items() if key != "session_types"}
+    coach, _ = Coach.objects.get_or_create(slug=spec["slug"], defaults=fields)
+    for position, type_spec in enumerate(spec["session_types"]):
+        session_type, created = SessionType.objects.get_or_create(
+            slug=type_spec["slug"], defaults={**type_spec, "sort_order": position}
+        )
+        if created:
+            session_type.coaches.add(coach)
+            session_type.save()  # a ParentalManyToManyField is written when its object is saved
     return coach
 
 
@@ -187,7 +217,7 @@ def ensure_availability(coaches: dict[str, Coach]) -> str:
 
 
 def ensure_package_and_code(coaches: dict[str, Coach]) -> str:
-    """One package for sale on Daniel's page (five sessions, $400 instead of $450, six months) and
+    """One package for sale on Daniel's page (five leadership sessions, $400 instead of $450, six months) and
     one promotion code (WELCOME10: 10 % off anything, 100 uses)."""
     package, _ = Package.objects.get_or_create(
         slug="five-leadership-sessions",
@@ -201,6 +231,8 @@ def ensure_package_and_code(coaches: dict[str, Coach]) -> str:
             "validity_days": 180,
         },
     )
+    if not package.session_types.exists():
+        package.session_types.set(SessionType.objects.filter(slug="daniel-leadership-session"))
     code, _ = PromotionCode.objects.get_or_create(
         code="WELCOME10",
         defaults={"description": "Demo: 10% off for new clients", "percent_off": 10, "max_uses": 100},

@@ -5,7 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from coaching.schedule.next_available import next_free_slot, workshops_with_seats
-from coaching.tests.factories import AvailabilityBlockFactory, BookingFactory, CoachFactory, WorkshopFactory
+from coaching.tests.factories import (
+    AvailabilityBlockFactory,
+    BookingFactory,
+    CoachFactory,
+    WorkshopFactory,
+    session_type_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +53,9 @@ def test_next_free_slot_costs_four_queries_however_far_it_looks(django_assert_nu
         start = block(coach, 3, month=month)
         BookingFactory(coach=coach, start_at=start, end_at=start + timedelta(hours=2))
     last = block(coach, 20, month=12)
+    session_type = session_type_of(coach)
     with django_assert_num_queries(4):
-        assert next_free_slot(coach=coach, after=NOW, now=NOW).start_at == last
+        assert next_free_slot(coach=coach, after=NOW, now=NOW, session_type=session_type).start_at == last
 
 
 def test_inactive_coach_has_no_next_slot(django_assert_num_queries):

@@ -26,6 +26,7 @@ from coaching.tests.factories import (
     TimeOffFactory,
     WeeklyHoursFactory,
     WorkshopFactory,
+    session_type_of,
 )
 from coaching.wallclock import format_days_in_zone, local_day_bounds, local_to_utc
 
@@ -365,12 +366,13 @@ def test_a_month_on_rules_runs_four_queries_whatever_it_holds(django_assert_max_
         WorkshopFactory(
             host=coach, start_at=datetime(2030, 1, day, 12, tzinfo=UTC), end_at=datetime(2030, 1, day, 13, tzinfo=UTC)
         )
+    session_type = session_type_of(coach)
     with django_assert_max_num_queries(4):
-        schedule = get_month_schedule(coach=coach, year=2030, month=1, tz=TOKYO, now=NOW)
+        schedule = get_month_schedule(coach=coach, year=2030, month=1, tz=TOKYO, now=NOW, session_type=session_type)
     assert schedule.slot_count > 150
     slot = next(day.slots[0] for day in schedule.days[20:] if day.slots)
     with django_assert_max_num_queries(4):
-        validate_slot(coach=coach, start_at=slot.start_at, now=NOW)
+        validate_slot(coach=coach, start_at=slot.start_at, now=NOW, session_type=session_type)
 
 
 # --- properties ----------------------------------------------------------------------------------

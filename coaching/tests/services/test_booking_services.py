@@ -150,8 +150,7 @@ def test_reschedule_moves_atomically_keeping_reference_and_payment(coach):
 
 
 def test_reschedule_may_overlap_its_own_old_time(coach):
-    coach.session_minutes = 30
-    coach.save()
+    coach.session_types.update(duration_minutes=30)
     booking = create_booking(guest=GUEST, coach=coach, start_at=at(10), now=NOW).booking
     moved = reschedule_booking(booking=booking, new_start_at=at(10, 30), actor="owner", now=NOW)
     assert moved.start_at == at(10, 30)

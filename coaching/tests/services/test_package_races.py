@@ -27,10 +27,8 @@ pytestmark = [pytest.mark.postgres]
 
 @pytest.fixture
 def coach(transactional_db):
-    coach = PaidCoachFactory(timezone="UTC", min_notice_minutes=0)
     # Twenty free times on one day, 30 minutes each: every racer asks for a different time.
-    coach.session_minutes = 30
-    coach.save()
+    coach = PaidCoachFactory(timezone="UTC", min_notice_minutes=0, session_minutes=30)
     AvailabilityBlockFactory(coach=coach, start_at=DAY.replace(hour=7), end_at=DAY.replace(hour=17))
     return coach
 

@@ -34,7 +34,9 @@ from coaching.tests.factories import (
     PackageFactory,
     PaidCoachFactory,
     PromotionCodeFactory,
+    SessionTypeFactory,
     WorkshopFactory,
+    session_type_of,
 )
 from coaching.tests.standins.stripe import package_event, post_signed
 
@@ -338,3 +340,16 @@ def test_refunding_closes_the_package_and_a_lost_answer_never_refunds_twice(clie
     assert actions.count("closed") == 1 and actions.count("refunded") == 1 and "refund_failed" in actions
     with pytest.raises(Exception, match="Refund between"):
         refund_purchase(purchase=purchase, amount=7000, reason="Too much")
+
+
+def test_a_package_pays_only_for_the_session_types_it_names(client, coach):
+    intro = session_type_of(coach)
+    deep_dive = SessionTypeFactory(coaches=coach, title="Deep dive", duration_minutes=90, price_amount=15000)
+    package = PackageFactory(coach=coach)
+    package.session_types.add(deep_dive)
+    purchase = buy(client, package)
+    with pytest.raises(PackageNotUsable, match="pays for “Deep dive” sessions, not “1-on-1 session”"):
+        book_with(purchase, 10, session_type=intro)
+    booking = book_with(purchase, 9, session_type=deep_dive)
+    assert booking.status == Booking.Status.CONFIRMED and booking.session_title == "Deep dive"
+    assert booking.end_at - booking.start_at == timedelta(minutes=90)

@@ -17,7 +17,9 @@ from coaching.tests.factories import (
     PackageFactory,
     PaidCoachFactory,
     PromotionCodeFactory,
+    SessionTypeFactory,
     WorkshopFactory,
+    session_type_of,
 )
 from coaching.tests.standins.stripe import pay
 
@@ -36,7 +38,11 @@ def coach():
 
 def book(coach, code, hour=10, **kwargs):
     return create_booking(
-        guest=GuestFactory(timezone="UTC"), coach=coach, start_at=DAY.replace(hour=hour), tender=PromotionTender(code)
+        guest=GuestFactory(timezone="UTC"),
+        coach=coach,
+        start_at=DAY.replace(hour=hour),
+        tender=PromotionTender(code),
+        **kwargs,
     )
 
 
@@ -135,3 +141,16 @@ def test_a_package_checkout_left_open_past_its_lifetime_stops_counting(coach, fr
         start_package_checkout(package=package, buyer=GuestFactory(), promotion_code=code.code)
     frozen_clock.move_to(NOW + timedelta(hours=1, minutes=1))
     start_package_checkout(package=package, buyer=GuestFactory(), promotion_code=code.code)
+
+
+def test_a_code_for_some_session_types_applies_to_those_only(coach):
+    intro = session_type_of(coach)
+    deep_dive = SessionTypeFactory(coaches=coach, title="Deep dive", duration_minutes=90, price_amount=15000)
+    code = PromotionCodeFactory(code="DEEP")
+    code.session_types.add(deep_dive)
+    with pytest.raises(InvalidCode, match="does not apply"):
+        book(coach, code, session_type=intro)
+    booking = book(coach, code, hour=9, session_type=deep_dive).booking
+    assert booking.amount_due == 12000  # £150 less 20 %
+    with pytest.raises(InvalidCode, match="does not apply"):
+        create_booking(guest=GuestFactory(), workshop=WorkshopFactory(price_amount=2000), tender=PromotionTender(code))

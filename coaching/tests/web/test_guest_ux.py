@@ -376,8 +376,7 @@ def test_a_sold_out_workshop_says_so_and_offers_the_others(coach_page, london):
 @pytest.fixture
 def hold(coach_page):
     coach = coach_page.coach
-    coach.price_amount, coach.currency = 6000, "GBP"
-    coach.save()
+    coach.session_types.update(price_amount=6000, currency="GBP")
     return create_booking(guest=KENJI, coach=coach, start_at=NINE).booking
 
 
