@@ -29,8 +29,8 @@ from coaching.money import format_money
 from coaching.services.packages import adjust_credits, extend_purchase, refund_purchase
 from coaching.services.payment import StripeRefused
 
-from .bookings import ReadOnlyPermissionHelper
-from .permissions import can_use_back_office, is_owner, require_back_office, visible_coaches
+from .bookings import BackOfficeMenuItem, ReadOnlyPermissionHelper
+from .permissions import is_owner, require_back_office, visible_coaches
 
 
 def visible_purchases(user):
@@ -224,11 +224,6 @@ class PackageOrderAdmin(ModelAdmin):
 class OwnerMenuItem(MenuItem):
     def is_shown(self, request):
         return is_owner(request.user)
-
-
-class BackOfficeMenuItem(MenuItem):
-    def is_shown(self, request):
-        return can_use_back_office(request.user)
 
 
 class PackagesGroup(ModelAdminGroup):

@@ -310,33 +310,18 @@ _event_ids = itertools.count(1)
 def package_event(
     order,
     *,
-    event_type: str = "checkout.session.completed",
-    payment_status: str = "paid",
     payment_intent: str = "pi_package_1",
-    amount_total: int | None = None,
     session_id: str | None = None,
+    **kwargs,
 ) -> dict:
-    """A `checkout.session.*` event for a package order's checkout (metadata purpose=package)."""
-    return {
-        "id": f"evt_pkg_{next(_event_ids)}",
-        "object": "event",
-        "type": event_type,
-        "created": 1_900_000_000,
-        "livemode": False,
-        "data": {
-            "object": {
-                "id": session_id or order.stripe_checkout_session_id,
-                "object": "checkout.session",
-                "client_reference_id": order.reference,
-                "metadata": {"purpose": "package", "package_order": order.reference},
-                "amount_total": order.amount_due if amount_total is None else amount_total,
-                "currency": order.currency.lower(),
-                "status": "expired" if event_type.endswith("expired") else "complete",
-                "payment_status": payment_status,
-                "payment_intent": payment_intent if payment_status == "paid" else None,
-            }
-        },
-    }
+    """A `checkout.session.*` event for a package order's checkout (metadata purpose=package); the
+    same keywords as `session_event`, and `session_id` for a session that is not the order's."""
+    event = session_event(order, payment_intent=payment_intent, **kwargs)
+    session = event["data"]["object"]
+    session["metadata"] = {"purpose": "package", "package_order": order.reference}
+    if session_id:
+        session["id"] = session_id
+    return event
 
 
 def post_signed(client, payload: str, *, secret: str = "whsec_test_secret", timestamp: int | None = None):
