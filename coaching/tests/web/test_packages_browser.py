@@ -1,15 +1,19 @@
 """A guest buys a package in real Chromium with the built-in test checkout (the payment goes through
 the signed webhook), then books a session with it from the package page: nothing to pay, confirmed
-at once, one credit fewer."""
+at once, one credit fewer; and the demo's own story: Daniel's package bought with WELCOME10, three sessions
+booked from its link."""
 
+import os
 import zoneinfo
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from coaching.models import Booking, PackagePurchase
 from coaching.tests.factories import AvailabilityBlockFactory, PackageFactory, PaidCoachFactory
+from coaching.tests.web.test_browser_booking import ensure_wagtail_root
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
@@ -60,3 +64,38 @@ def test_guest_buys_a_package_on_the_test_checkout_then_books_a_session_with_it(
     page.reload()
     assert page.locator("[data-credits-left]").inner_text().startswith("4")
     assert page.locator(f"[data-package-booking='{booking.reference}']").is_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_the_demo_a_guest_buys_daniels_package_and_books_three_sessions_from_its_link(live_server, browser_page):
+    ensure_wagtail_root()
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    page = browser_page
+
+    page.goto(f"{live_server.url}/coaches/daniel-reyes/")
+    page.click("[data-package='five-leadership-sessions'] [data-buy-package]")
+    page.fill("#id_name", "Grace Hopper")
+    page.fill("#id_email", "grace@example.com")
+    page.fill("#id_code", "welcome10")
+    page.click("[data-submit]")
+    page.wait_for_url("**/packages/test-checkout/**")
+    assert page.locator("[data-amount]").inner_text() == "$360.00"  # $400 less WELCOME10
+    page.get_by_role("button", name="Pay (test)").click()
+    page.click("[data-package-link]")
+    page.wait_for_url("**/packages/mine/**")
+
+    for booked in range(1, 4):
+        time_link = page.locator("#day-slots a[data-start]").first
+        if not time_link.count():
+            page.locator("[data-next-available]").first.click()
+            time_link.wait_for()
+        time_link.click()
+        page.get_by_role("button", name="Confirm booking").click()
+        page.get_by_text("You're booked", exact=False).wait_for()
+        page.reload()  # the package page again: one session fewer, the booking listed
+        assert page.locator("[data-credits-left]").inner_text().startswith(str(5 - booked))
+
+    purchase = PackagePurchase.objects.get()
+    assert purchase.credits_used == 3 and page.locator("[data-package-booking]").count() == 3
+    assert Booking.objects.filter(coach__slug="daniel-reyes", amount_due=0, status="confirmed").count() == 3
