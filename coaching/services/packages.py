@@ -58,7 +58,7 @@ from coaching.wallclock import format_in_zone
 
 from . import payment
 from .booking import Guest, validate_guest
-from .locks import LOCKING_ENABLED, set_lock_timeout
+from .locks import LOCKING_ENABLED, booking_transaction
 from .outbox import owe_owner_alert, record_package_message
 from .promotions import PromotionTender, find_promotion, record_redemption, release_redemption, take_promotion
 
@@ -83,8 +83,7 @@ def start_package_checkout(
     """
     now = now or timezone.now()
     validate_guest(buyer)
-    with transaction.atomic():
-        set_lock_timeout()
+    with booking_transaction():  # a lock wait past the timeout is a friendly "busy, try again"
         package = Package.objects.select_related("coach").get(pk=package.pk)
         if not package.is_active or not package.coach.is_active:
             raise PackageNotForSale()
