@@ -88,10 +88,9 @@ def create_booking(
     taken, except those of `offer` (a waiting-list entry claiming its offer: its seats are used and
     the offer marked claimed, in the same transaction). A `tender` (package credit, promotion code)
     pays all or part of the price inside the same transaction; nothing left to pay confirms at once.
-    Raises a BookingError subclass with a
-    guest-readable message (slot taken, sold out, not enough seats, past, notice, horizon, outside
-    availability, offer lapsed or claimed, payment unavailable, busy); nothing is left behind when
-    it raises.
+    Raises a BookingError subclass with a guest-readable message (slot taken, sold out, not enough
+    seats, past, notice, horizon, outside availability, offer lapsed or claimed, the tender's
+    refusal, payment unavailable, busy); nothing is left behind when it raises.
     """
     if (coach is None) == (workshop is None):
         raise NotBookable("Choose either a coach's session or a workshop.")
