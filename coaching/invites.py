@@ -14,10 +14,15 @@ from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from coaching.links import manage_url
+from coaching.places import meeting_place
 
 
 def booking_location(booking) -> str:
-    """Where the session happens, as an invite's LOCATION shows it."""
+    """Where the session happens, as an invite's LOCATION shows it: the meeting place (an address,
+    or the link of a call online: coaching/places.py), else where it was booked."""
+    place = meeting_place(booking)
+    if place is not None and not place.pending:
+        return place.ics_location
     if booking.workshop_id:
         return booking.workshop.location or booking.workshop.online_url or settings.WAGTAIL_SITE_NAME
     return f"{settings.WAGTAIL_SITE_NAME} — 1-on-1 with {booking.coach.name}"
@@ -57,11 +62,16 @@ def build_ics(
     event.add("summary", booking.title)
     event.add("location", booking_location(booking))
     link = manage_url(booking)
+    place = meeting_place(booking)
+    where = ""
+    if place is not None:
+        where = f"Where: {place.text}" + (f"\nJoin: {place.url}" if place.url else "") + "\n"
     event.add(
         "description",
-        f"Booking reference {booking.reference}.\nWith {host.name}.\nTo reschedule or cancel: {link}",
+        f"Booking reference {booking.reference}.\nWith {host.name}.\n{where}To reschedule or cancel: {link}",
     )
-    event.add("url", link)
+    # URL: the link to join a call online, else the booking's manage page.
+    event.add("url", place.url if place is not None and place.url else link)
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("transp", "OPAQUE")
 

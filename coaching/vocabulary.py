@@ -36,6 +36,7 @@ class Change(models.TextChoices):
     WORKSHOP_CANCELLED = "workshop_cancelled", "Workshop cancelled"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
+    MEETING_LINK = "meeting_link", "Meeting link ready"
 
 
 class LogAction(models.TextChoices):
@@ -59,6 +60,7 @@ class LogAction(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
     REFUND_FAILED = "refund_failed", "Refund failed"
+    MEETING_LINK = "meeting_link", "Google Meet link made"
     EMAIL_FAILED = "email_failed", "Email not delivered"
     GOOGLE_EVENT_PUSHED = "google_event_pushed", "Added to Google Calendar"
     GOOGLE_EVENT_MOVED = "google_event_moved", "Moved in Google Calendar"

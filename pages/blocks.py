@@ -110,17 +110,32 @@ class BookingCalendarBlock(blocks.StructBlock):
         help_text="Choose a coach below for 1-on-1 sessions.",
     )
     coach = SnippetChooserBlock("coaching.Coach", required=False)
+    session_type = SnippetChooserBlock(
+        "coaching.SessionType",
+        required=False,
+        help_text="Optional: show only this session type of the coach (no choice of types).",
+    )
 
     class Meta:
         icon = "date"
         template = "pages/blocks/booking_calendar_block.html"
-        preview_value = {"heading": "Book a seat in a workshop", "show": "workshops", "coach": None}
+        preview_value = {
+            "heading": "Book a seat in a workshop",
+            "show": "workshops",
+            "coach": None,
+            "session_type": None,
+        }
         description = "A month calendar where guests book a coach's sessions or workshop seats"
 
     def clean(self, value):
         value = super().clean(value)
         if value.get("show") == "coach" and not value.get("coach"):
             raise StructBlockValidationError(block_errors={"coach": ValidationError("Choose the coach to show.")})
+        pinned, coach = value.get("session_type"), value.get("coach")
+        if value.get("show") == "coach" and pinned is not None and not pinned.coaches.filter(pk=coach.pk).exists():
+            raise StructBlockValidationError(
+                block_errors={"session_type": ValidationError(f"{coach.name} does not offer “{pinned.title}”.")}
+            )
         return value
 
     def get_context(self, value, parent_context=None):
@@ -132,7 +147,11 @@ class BookingCalendarBlock(blocks.StructBlock):
         if value.get("show") == "coach" and (coach is None or not coach.is_active):
             context["calendar_unavailable"] = True
             return context
-        context.update(calendar_context(request, coach=coach))
+        pinned = value.get("session_type") if coach is not None else None
+        if pinned is not None and not pinned.is_active:
+            context["calendar_unavailable"] = True
+            return context
+        context.update(calendar_context(request, coach=coach, pinned_type=pinned))
         return context
 
 

@@ -23,7 +23,9 @@ from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup
 from wagtail_modeladmin.views import CreateView, DeleteView, EditView, InspectView
 
+from coaching.intake import answer_text
 from coaching.models import AvailabilityBlock, Booking, CoachBusySlot, Refund, WaitlistEntry
+from coaching.places import meeting_place
 from coaching.services.availability import (
     BlockChange,
     InvalidAvailabilityRequest,
@@ -156,12 +158,16 @@ class BookingAdmin(ModelAdmin):
         "amount_refunded",
         "currency",
         "created_at",
+        "where",
+        "answers",
     ]
     export_filename = "bookings"
     inspect_view_fields = [
         "reference",
         "status",
         "title",
+        "session_title",
+        "session_minutes",
         "start_at",
         "end_at",
         "seats",
@@ -187,7 +193,19 @@ class BookingAdmin(ModelAdmin):
 
     @staticmethod
     def what(obj):
-        return obj.workshop.title if obj.workshop_id else f"1-on-1 with {obj.coach.name}"
+        if obj.workshop_id:
+            return obj.workshop.title
+        return f"{obj.session_title or '1-on-1'} with {obj.coach.name}"
+
+    @staticmethod
+    def where(obj):
+        place = meeting_place(obj)
+        return " ".join(part for part in (place.text, place.url) if part) if place else ""
+
+    @staticmethod
+    def answers(obj):
+        """The guest's intake answers in one cell: "Question: answer; …"."""
+        return "; ".join(f"{answer['question']}: {answer_text(answer)}" for answer in obj.intake_answers or [])
 
     @staticmethod
     def when(obj):

@@ -20,6 +20,7 @@ from coaching.models import Coach, Workshop, WorkshopSeries
 from .forms import CoachForm, WorkshopForm
 from .hours import SchedulePreviewPanel
 from .permissions import visible_coaches
+from .session_types import CoachSessionTypesPanel
 
 
 class CoachViewSet(SnippetViewSet):
@@ -49,12 +50,13 @@ class CoachViewSet(SnippetViewSet):
                     FieldPanel("timezone"),
                     FieldRowPanel([FieldPanel("min_notice_minutes"), FieldPanel("horizon_days")]),
                     FieldPanel("is_active"),
-                    HelpPanel(
-                        content=(
-                            "What guests book — each kind of session with its length, buffer and price — is set "
-                            "under <b>Session types</b> (beside Coaches in the menu). Set when this coach works "
-                            "on the <b>Weekly hours</b> tab."
-                        )
+                    CoachSessionTypesPanel(
+                        heading="Session types",
+                        help_text=(
+                            "What guests book with this coach — each kind of session with its length, buffer, "
+                            "price, questions and meeting place. Set when this coach works on the "
+                            "<b>Weekly hours</b> tab."
+                        ),
                     ),
                 ],
                 heading="Sessions",

@@ -215,6 +215,21 @@ def exchange_code(*, code: str, redirect_uri: str, code_verifier: str) -> dict:
 # --- the calendar client ---------------------------------------------------------------------------
 
 
+def meet_request(request_id: str) -> dict:
+    """What an event body carries to have Google make a Meet for it."""
+    return {"createRequest": {"requestId": request_id, "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+
+
+def meet_link(event: dict) -> str:
+    """The Google Meet link of an event Google answered with ("" when none was made yet)."""
+    if event.get("hangoutLink"):
+        return event["hangoutLink"]
+    for entry in (event.get("conferenceData") or {}).get("entryPoints", []):
+        if entry.get("entryPointType") == "video" and entry.get("uri"):
+            return entry["uri"]
+    return ""
+
+
 def event_id_for(reference: str) -> str:
     """Our event id for a booking: only base32hex characters (0-9, a-v), as Google demands.
 
@@ -341,17 +356,21 @@ class CalendarClient:
         return FreeBusyAnswer(busy=sorted(busy), errors=errors)
 
     def insert_event(self, *, calendar_id: str, event: dict) -> dict:
-        """Insert with our own id. Raises Conflict when an event with that id already exists."""
+        """Insert with our own id. Raises Conflict when an event with that id already exists.
+        An event asking for a Google Meet (`conferenceData.createRequest`) is sent with
+        conferenceDataVersion=1, without which Google ignores the request."""
         # sendUpdates=none: our own confirmation email already carries the invite.
+        version = {"conferenceDataVersion": 1} if "conferenceData" in event else {}
         return self._execute(
-            lambda: self._service.events().insert(calendarId=calendar_id, body=event, sendUpdates="none")
+            lambda: self._service.events().insert(calendarId=calendar_id, body=event, sendUpdates="none", **version)
         )
 
     def patch_event(self, *, calendar_id: str, event_id: str, changes: dict) -> dict:
         """Raises Gone when the event was deleted."""
+        version = {"conferenceDataVersion": 1} if "conferenceData" in changes else {}
         return self._execute(
             lambda: self._service.events().patch(
-                calendarId=calendar_id, eventId=event_id, body=changes, sendUpdates="none"
+                calendarId=calendar_id, eventId=event_id, body=changes, sendUpdates="none", **version
             )
         )
 

@@ -29,7 +29,7 @@ from .owner_settings import BookingPolicy
 from .packages import CreditUse, Package, PackageLog, PackageOrder, PackagePurchase
 from .promotions import PromotionCode, PromotionRedemption
 from .refunds import Refund
-from .session_types import MAX_BUFFER_MINUTES, SessionType
+from .session_types import MAX_BUFFER_MINUTES, IntakeQuestion, LocationKind, QuestionKind, SessionType
 from .waitlist import WaitlistEntry, offered_seats_subquery
 
 __all__ = [
@@ -53,6 +53,9 @@ __all__ = [
     "ProcessedStripeEvent",
     "Refund",
     "SessionType",
+    "IntakeQuestion",
+    "LocationKind",
+    "QuestionKind",
     "MAX_BUFFER_MINUTES",
     "TimeOff",
     "WEEKDAY_NAMES",

@@ -97,6 +97,13 @@ class Booking(models.Model):
     )
     session_title = models.CharField(max_length=120, blank=True)
     session_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The guest's answers to the type's questions, as asked: [{"question", "kind", "answer"}, ...].
+    intake_answers = models.JSONField(default=list, blank=True)
+    # Where it happens, as the type said when booked (session_types.LocationKind); a Google Meet
+    # link is stored once Google has made it on the coach's event.
+    location_kind = models.CharField(max_length=16, blank=True)
+    location_detail = models.CharField(max_length=500, blank=True)
+    meeting_url = models.URLField(max_length=500, blank=True)
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
     seats = models.PositiveSmallIntegerField(default=1)

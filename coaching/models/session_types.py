@@ -11,11 +11,13 @@ editing a type later never changes a booking already made, its refund or its cal
 
 from __future__ import annotations
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Q
-from modelcluster.fields import ParentalManyToManyField
+from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from modelcluster.models import ClusterableModel
+from wagtail.models import Orderable
 from wagtail.search import index
 
 from coaching.money import CURRENCY_CHOICES, format_money
@@ -35,8 +37,20 @@ class SessionTypeQuerySet(models.QuerySet):
         return self.filter(is_active=True).order_by("sort_order", "title", "pk")
 
 
+class LocationKind(models.TextChoices):
+    """Where a session happens. The booking keeps the kind and details it was made with."""
+
+    UNSET = "", "Not said"
+    IN_PERSON = "in_person", "In person (an address)"
+    PHONE = "phone", "Phone call (the coach calls the guest's number)"
+    VIDEO = "video", "Video call (a fixed link)"
+    GOOGLE_MEET = "google_meet", "Google Meet (a link made on the coach's Google Calendar event)"
+
+
 class SessionType(index.Indexed, ClusterableModel):
     """One kind of 1-on-1 session a guest can book with a coach."""
+
+    LocationKind = LocationKind
 
     title = models.CharField(max_length=120, help_text="What guests choose, e.g. “Intro call” or “Deep dive”.")
     slug = models.SlugField(
@@ -75,6 +89,15 @@ class SessionType(index.Indexed, ClusterableModel):
         validators=[MinValueValidator(1)],
         help_text="How far ahead guests may book it. Empty: the coach's.",
     )
+    location_kind = models.CharField(
+        "where", max_length=16, choices=LocationKind.choices, blank=True, default=LocationKind.UNSET
+    )
+    location_detail = models.CharField(
+        "address or link",
+        max_length=500,
+        blank=True,
+        help_text="In person: the address. Video call: the link. Phone and Google Meet need nothing here.",
+    )
     is_active = models.BooleanField(default=True, help_text="Inactive types are not offered (bookings are kept).")
     sort_order = models.PositiveSmallIntegerField(default=0, help_text="Lower first on the coach's page.")
 
@@ -107,8 +130,63 @@ class SessionType(index.Indexed, ClusterableModel):
     def price_display(self) -> str:
         return format_money(self.price_amount, self.currency)
 
+    def clean(self):
+        super().clean()
+        if self.location_kind == LocationKind.IN_PERSON and not self.location_detail.strip():
+            raise ValidationError({"location_detail": "Give the address guests should come to."})
+        if self.location_kind == LocationKind.VIDEO:
+            try:
+                URLValidator(schemes=["https", "http"])(self.location_detail.strip())
+            except ValidationError:
+                raise ValidationError({"location_detail": "Give the video link, starting with https://."}) from None
+
+    @property
+    def asks_for_phone(self) -> bool:
+        return self.location_kind == LocationKind.PHONE
+
     def notice_minutes_for(self, coach: Coach) -> int:
         return coach.min_notice_minutes if self.min_notice_minutes is None else self.min_notice_minutes
 
     def horizon_days_for(self, coach: Coach) -> int:
         return coach.horizon_days if self.horizon_days is None else self.horizon_days
+
+
+class QuestionKind(models.TextChoices):
+    SHORT_TEXT = "short_text", "Short text"
+    LONG_TEXT = "long_text", "Long text"
+    SINGLE_CHOICE = "single_choice", "Single choice"
+    MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
+    YES_NO = "yes_no", "Yes / no"
+
+
+CHOICE_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
+
+
+class IntakeQuestion(Orderable):
+    """A question the booking form asks for one session type; the answers are stored with the
+    booking as it was asked (models/bookings.py `intake_answers`), so editing a question later
+    changes no answer already given."""
+
+    Kind = QuestionKind
+
+    session_type = ParentalKey(SessionType, on_delete=models.CASCADE, related_name="questions")
+    label = models.CharField("question", max_length=200)
+    kind = models.CharField(max_length=16, choices=QuestionKind.choices, default=QuestionKind.SHORT_TEXT)
+    required = models.BooleanField(default=False)
+    choices = models.TextField(blank=True, help_text="Single and multiple choice: one choice per line.")
+    help_text = models.CharField(max_length=200, blank=True, help_text="A hint shown under the question.")
+
+    class Meta(Orderable.Meta):
+        verbose_name = "question"
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def choice_list(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    def clean(self):
+        super().clean()
+        if self.kind in CHOICE_KINDS and len(self.choice_list) < 2:
+            raise ValidationError({"choices": "Give at least two choices, one per line."})

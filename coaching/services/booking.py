@@ -8,6 +8,7 @@ transaction commits, never while a lock is held.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -17,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from coaching.exceptions import BookingError, InvalidDetails, NotBookable, PaymentUnavailable
+from coaching.intake import clean_answers
 from coaching.models import MAX_BUFFER_MINUTES, Booking, Coach, SessionType, WaitlistEntry, Workshop
 from coaching.schedule import Slot, seats_left, validate_slot, workshop_refusal
 from coaching.signals import announce
@@ -69,6 +71,7 @@ def create_booking(
     coach: Coach | None = None,
     start_at: datetime | None = None,
     session_type: SessionType | None = None,
+    answers: Mapping[str, object] | None = None,
     workshop: Workshop | None = None,
     seats: int = 1,
     user=None,
@@ -80,7 +83,9 @@ def create_booking(
     """Book a 1-on-1 slot (`coach` + `session_type` + `start_at`) or `seats` in a `workshop`.
 
     `session_type` must be an active type the coach offers (default: the coach's first type guests
-    see); the booking snapshots its title, length and price.
+    see); the booking snapshots its title, length, price and meeting place. `answers` (POST-like,
+    coaching/intake.py) must answer the type's required questions; a phone session needs the
+    guest's phone number.
 
     Guarantees: the slot is re-checked under lock exactly as the schedule offers it; a free booking
     comes back CONFIRMED; a paid one comes back PENDING_PAYMENT with a hold of
@@ -114,6 +119,7 @@ def create_booking(
             booking = _reserve_slot(
                 coach=coach,
                 session_type=session_type,
+                answers=answers or {},
                 start_at=start_at,
                 guest=guest,
                 user=user,
@@ -159,6 +165,7 @@ def _reserve_slot(
     *,
     coach: Coach,
     session_type: SessionType | None,
+    answers: Mapping[str, object],
     start_at: datetime,
     guest: Guest,
     user,
@@ -171,6 +178,9 @@ def _reserve_slot(
         raise NotBookable(f"{coach.name} is not taking bookings right now.")
     # Read under the coach's lock: the type's price and length are those the booking snapshots.
     session_type = offered_session_type(coach, session_type)
+    intake_answers = clean_answers(session_type.questions.all(), answers)
+    if session_type.asks_for_phone and not guest.phone.strip():
+        raise InvalidDetails(f"Please give your phone number: {coach.name} will call you on it.")
     slot = validate_slot(coach=coach, start_at=start_at, now=now, session_type=session_type)
     release_lapsed_holds(coach_bookings_near(coach, slot), now=now)
     booking = _new_booking(
@@ -186,6 +196,9 @@ def _reserve_slot(
         session_type=session_type,
         session_title=session_type.title,
         session_minutes=session_type.duration_minutes,
+        intake_answers=intake_answers,
+        location_kind=session_type.location_kind,
+        location_detail=session_type.location_detail,
     )
     _save_new(booking, tender=tender, now=now)
     _record_created(booking, actor=actor, user=user, tender=tender)

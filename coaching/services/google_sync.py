@@ -30,8 +30,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from coaching.crypto import DecryptionFailed, decrypt_text, encrypt_text
+from coaching.intake import answer_text
 from coaching.integrations import google
-from coaching.models import Booking, Coach, CoachBusySlot, Workshop
+from coaching.models import Booking, Coach, CoachBusySlot, LocationKind, Workshop
+from coaching.places import meeting_place
+from coaching.signals import announce
 from coaching.vocabulary import Actor, Change, LogAction
 
 from .enqueue import enqueue
@@ -280,7 +283,12 @@ def event_body(booking: Booking) -> dict:
         lines.append(f"Phone: {booking.guest_phone}")
     if booking.guest_notes:
         lines += ["", "Notes from the guest:", booking.guest_notes]
+    for answer in booking.intake_answers or []:
+        lines += ["", answer["question"], answer_text(answer)]
+    place = meeting_place(booking)
+    extra = {"location": place.ics_location} if place is not None and not place.pending else {}
     return {
+        **extra,
         "summary": f"{booking.title} — {booking.guest_name}",
         "description": "\n".join(lines),
         "start": {"dateTime": booking.start_at.isoformat(), "timeZone": coach.timezone},
@@ -304,16 +312,40 @@ def _insert_or_update(coach: Coach, *, event_id: str, body: dict) -> str:
     """Insert the event with our own id into the coach's booking calendar; "created", "updated"
     (it already existed: our own earlier attempt, or a deleted event with our id) or "skipped" (the
     grant turned out to be dead)."""
+    return _write_event(coach, event_id=event_id, body=body)[0]
+
+
+def _write_event(coach: Coach, *, event_id: str, body: dict) -> tuple[str, dict]:
+    """`_insert_or_update`, with the event as Google answered it."""
     try:
         with _calendar(coach) as client:
             try:
-                client.insert_event(calendar_id=booking_calendar_id(coach), event={"id": event_id, **body})
-                return "created"
+                answer = client.insert_event(calendar_id=booking_calendar_id(coach), event={"id": event_id, **body})
+                return "created", answer or {}
             except google.Conflict:
-                client.patch_event(calendar_id=booking_calendar_id(coach), event_id=event_id, changes=body)
-                return "updated"
+                answer = client.patch_event(calendar_id=booking_calendar_id(coach), event_id=event_id, changes=body)
+                return "updated", answer or {}
     except google.GrantRevoked:
-        return "skipped"
+        return "skipped", {}
+
+
+def wants_meet(booking: Booking) -> bool:
+    """A Google Meet session whose link Google has not made yet."""
+    return booking.location_kind == LocationKind.GOOGLE_MEET and not booking.meeting_url
+
+
+def store_meeting_link(*, booking: Booking, link: str) -> bool:
+    """Keep the Meet link Google made on the coach's event and owe the guest an email with it.
+    Once only: a retried push changes nothing."""
+    if not link:
+        return False
+    with transaction.atomic():
+        stored = Booking.objects.filter(pk=booking.pk, meeting_url="").update(meeting_url=link)
+        if stored:
+            booking.meeting_url = link
+            log_booking(booking, LogAction.MEETING_LINK, actor=Actor.TASK, message=link)
+            announce(booking, Change.MEETING_LINK, actor=Actor.TASK)
+    return bool(stored)
 
 
 def push_booking_event(*, booking: Booking) -> str:
@@ -325,13 +357,18 @@ def push_booking_event(*, booking: Booking) -> str:
     if not _pushable(booking):
         return "skipped"
     event_id = _event_id(booking)
-    outcome = _insert_or_update(booking.coach, event_id=event_id, body=event_body(booking))
+    body = event_body(booking)
+    if wants_meet(booking):
+        body["conferenceData"] = google.meet_request(f"meet-{booking.reference.lower()}")
+    outcome, answer = _write_event(booking.coach, event_id=event_id, body=body)
     if outcome == "skipped":
         return outcome
     with transaction.atomic():
         Booking.objects.filter(pk=booking.pk).update(google_event_id=event_id)
         log_booking(booking, LogAction.GOOGLE_EVENT_PUSHED, actor=Actor.TASK, event_id=event_id, outcome=outcome)
     booking.google_event_id = event_id
+    if wants_meet(booking):
+        store_meeting_link(booking=booking, link=google.meet_link(answer))
     return outcome
 
 

@@ -51,7 +51,10 @@ KINDS = {
     "refund": Kind(GUEST),
     "hold_expired": Kind(GUEST),
     "reminder": Kind(GUEST),
-    "manage_link": Kind(GUEST),  # a fresh magic link asked for on the "lost your link?" form
+    "manage_link": Kind(GUEST),
+    "meeting_link": Kind(
+        GUEST
+    ),  # the Google Meet link, made on the coach's event after booking  # a fresh magic link asked for on the "lost your link?" form
     "coach_new": Kind(COACH),
     "coach_rescheduled": Kind(COACH),
     "coach_cancelled": Kind(COACH),
@@ -87,6 +90,7 @@ CHANGE_MESSAGES = {
     Change.PAYMENT_FAILED: ("payment_failed",),
     Change.REFUNDED: ("refund",),
     Change.HELD: (),
+    Change.MEETING_LINK: ("meeting_link",),
 }
 
 # A claimed row is not picked up again for this long (a send that outlives it may be repeated).

@@ -25,6 +25,7 @@ from coaching.links import make_checkout_cancel_token, read_checkout_cancel_toke
 from coaching.models import Booking
 from coaching.vocabulary import Actor, LogAction
 from coaching.wallclock import format_in_zone
+from coaching.zones import zone_from_name
 
 from .log import log_booking
 
@@ -64,6 +65,16 @@ def is_local_session(session_id: str | None) -> bool:
 # --- the seam the booking brain calls ------------------------------------------------------------
 
 
+def checkout_description(booking: Booking) -> str:
+    """The line item's time, in the host's zone and the guest's (once when they are the same)."""
+    host_zone = booking.host.zone
+    guest_zone = zone_from_name(booking.guest_timezone) or host_zone
+    in_host_zone = format_in_zone(booking.start_at, host_zone)
+    if guest_zone.key == host_zone.key:
+        return in_host_zone
+    return f"{format_in_zone(booking.start_at, guest_zone)} (your time) · {in_host_zone} ({booking.host.name}'s time)"
+
+
 def start_checkout(*, booking: Booking) -> str:
     """Open a checkout for a PENDING_PAYMENT hold and return the URL to send the guest to.
 
@@ -81,7 +92,7 @@ def start_checkout(*, booking: Booking) -> str:
         session = stripe_api.create_checkout_session(
             reference=booking.reference,
             product_name=booking.title,
-            description=format_in_zone(booking.start_at, booking.host.zone),
+            description=checkout_description(booking),
             unit_amount=unit_amount,
             quantity=quantity,
             currency=booking.currency,

@@ -13,6 +13,22 @@ from coaching.zones import offset_label, zone_city
 register = template.Library()
 
 
+@register.filter
+def meeting_place(booking):
+    """Where a booking happens (coaching/places.py), or None."""
+    from coaching.places import meeting_place as place_of
+
+    return place_of(booking) if booking else None
+
+
+@register.filter
+def answer_text(answer):
+    """One stored intake answer as text (coaching/intake.py)."""
+    from coaching.intake import answer_text as text_of
+
+    return text_of(answer)
+
+
 class ZonedDatetime(datetime):
     """A datetime that Django's `date`/`time` filters show in its own zone.
 

@@ -20,6 +20,7 @@ from .context import (
     CalendarLinks,
     CalendarState,
     calendar_context,
+    choose_session_type,
     confirmation_context,
     guest_form,
     read_state,
@@ -27,7 +28,7 @@ from .context import (
     slot_panel_context,
     workshop_panel_context,
 )
-from .forms import GuestDetailsForm, WorkshopBookingForm
+from .forms import SessionBookingForm, WorkshopBookingForm
 from .parsing import get_coach, get_workshop, parse_day, parse_start
 from .ratelimit import ratelimit
 from .responses import announce_times_changed, render_refusal, render_region
@@ -43,9 +44,9 @@ def coach_calendar(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         coach = get_coach(slug)
         state = read_state(request, instance, strict=True)
+        context = calendar_context(request, coach=coach, state=state, instance=instance, strict=True)
     except BookingError as exc:
         return render_refusal(request, exc)
-    context = calendar_context(request, coach=coach, state=state, instance=instance)
     context["refresh"] = request.GET.get("refresh") == "1"
     return render_region(request, "calendar", context)
 
@@ -56,9 +57,10 @@ def coach_day(request: HttpRequest, slug: str, day: str) -> HttpResponse:
     try:
         coach = get_coach(slug)
         chosen = parse_day(day)
+        state = CalendarState(day=chosen, session_type=request.GET.get("type", "")[:120])
+        context = calendar_context(request, coach=coach, state=state, instance=instance, strict=True)
     except BookingError as exc:
         return render_refusal(request, exc)
-    context = calendar_context(request, coach=coach, state=CalendarState(day=chosen), instance=instance)
     return render_region(request, "day_slots", context)
 
 
@@ -69,27 +71,41 @@ def coach_slot(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         coach = get_coach(slug)
         start_at = parse_start(request.GET.get("start"))
+        # The session type rides in the URL (`?type=`); one the coach does not offer is refused.
+        type_choice = choose_session_type(coach, request.GET.get("type", "")[:120], strict=True)
     except BookingError as exc:
         return render_refusal(request, exc)
-    links = CalendarLinks(request, coach=coach, instance=instance)
+    session_type = type_choice.chosen
+    links = CalendarLinks(request, coach=coach, instance=instance, session_type=type_choice.url_slug)
     page = {}
     if not request.htmx:  # the calendar drawn around the panel, on the time's own day
-        page = calendar_context(
-            request, coach=coach, state=CalendarState(start=start_at), instance=instance, open_panel=False
-        )
+        state = CalendarState(start=start_at, session_type=session_type.slug if session_type else "")
+        page = calendar_context(request, coach=coach, state=state, instance=instance, open_panel=False)
     if request.method == "GET":
-        panel = {**page, **slot_panel_context(request, coach=coach, start_at=start_at, links=links, validate=True)}
+        panel = {
+            **page,
+            **slot_panel_context(
+                request, coach=coach, start_at=start_at, links=links, validate=True, session_type=session_type
+            ),
+        }
         if panel.get("refusal") is not None:
             return render_refusal(request, panel["refusal"], panel=panel)
         return render_region(request, "slide_over", panel)
-    form = guest_form(GuestDetailsForm, instance=instance, data=request.POST)
-    panel = {**page, **slot_panel_context(request, coach=coach, start_at=start_at, links=links, form=form)}
+    form = guest_form(SessionBookingForm, instance=instance, data=request.POST, session_type=session_type)
+    panel = {
+        **page,
+        **slot_panel_context(
+            request, coach=coach, start_at=start_at, links=links, form=form, session_type=session_type
+        ),
+    }
     if not form.is_valid():
         return render_region(request, "panel_body" if request.htmx else "slide_over", panel, status=422)
     try:
         result = create_booking(
             guest=form.guest(timezone=panel["zone"].key),
             coach=coach,
+            session_type=session_type,
+            answers=form.answers(),
             start_at=start_at,
             user=request.user,
             actor="guest",

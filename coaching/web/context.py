@@ -28,10 +28,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from coaching.exceptions import BookingError
+from coaching.exceptions import BookingError, NotBookable
 from coaching.invites import google_calendar_url
 from coaching.links import ics_url, manage_url
-from coaching.models import Booking, Coach, Workshop
+from coaching.models import Booking, Coach, SessionType, Workshop
 from coaching.schedule import (
     MonthSchedule,
     get_month_schedule,
@@ -46,7 +46,7 @@ from coaching.schedule.next_available import next_free_slot, workshops_with_seat
 from coaching.wallclock import month_bounds
 from coaching.zones import zone_from_name, zone_title
 
-from .forms import GuestDetailsForm, WaitlistForm, WorkshopBookingForm
+from .forms import SessionBookingForm, WaitlistForm, WorkshopBookingForm
 from .parsing import iso_z, month_param, parse_day, parse_month, parse_start
 
 INSTANCE = re.compile(r"cal(?:[2-9]|[1-9][0-9])")
@@ -95,6 +95,7 @@ class CalendarState:
     day: date | None = None
     start: datetime | None = None  # a 1-on-1 time whose booking panel is open
     workshop: str = ""  # a workshop whose booking panel is open (the all-workshops calendar)
+    session_type: str = ""  # the slug of the coach's session type chosen (`?type=`); "" = the first
 
 
 def read_state(request: HttpRequest | None, instance: str, *, strict: bool = False) -> CalendarState:
@@ -114,7 +115,51 @@ def read_state(request: HttpRequest | None, instance: str, *, strict: bool = Fal
         if strict:
             raise
         return CalendarState()
-    return CalendarState(month=month, day=day, start=start, workshop=query.get("workshop", "")[:200])
+    return CalendarState(
+        month=month,
+        day=day,
+        start=start,
+        workshop=query.get("workshop", "")[:200],
+        session_type=query.get("type", "")[:120],
+    )
+
+
+@dataclass(frozen=True)
+class SessionTypeChoice:
+    """The coach's session types guests can choose from, and the one chosen."""
+
+    chosen: SessionType | None
+    choices: list[SessionType]  # what the guest may choose from (only the pinned one, on a block)
+    first: SessionType | None = None  # the coach's first type: what a URL without `type` books
+
+    @property
+    def is_default(self) -> bool:
+        return self.chosen is None or self.chosen == self.first
+
+    @property
+    def url_slug(self) -> str:
+        """What the URLs carry as `type`: nothing for the coach's first type, so a coach with one
+        type keeps the URLs it always had."""
+        return "" if self.is_default else self.chosen.slug
+
+
+def choose_session_type(
+    coach: Coach, slug: str = "", *, pinned: SessionType | None = None, strict: bool = False
+) -> SessionTypeChoice:
+    """The coach's active types (one query) and the one `slug` names (a block may pin one); the
+    first when none is named. An unknown or inactive slug raises NotBookable when `strict` (the
+    /book/ URLs and every booking POST), else falls back to the first (a Wagtail page)."""
+    choices = list(coach.session_types_for_guests())
+    wanted = pinned.slug if pinned is not None else slug
+    chosen = next((t for t in choices if t.slug == wanted), None) if wanted else None
+    if wanted and chosen is None and strict:
+        raise NotBookable(f"{coach.name} does not offer that session.")
+    first = choices[0] if choices else None
+    if chosen is None:
+        chosen = first
+    if pinned is not None:
+        choices = [chosen] if chosen is not None else []
+    return SessionTypeChoice(chosen=chosen, choices=choices, first=first)
 
 
 def page_base(request: HttpRequest | None, fallback: str) -> str:
@@ -135,9 +180,10 @@ class CalendarLinks:
     """Both URLs of every link in one calendar: `page(...)`, the page URL holding that state, and
     `region(...)`, the /book/ URL of the HTMX region (with this calendar's `cal`)."""
 
-    def __init__(self, request: HttpRequest | None, *, coach: Coach | None, instance: str):
+    def __init__(self, request: HttpRequest | None, *, coach: Coach | None, instance: str, session_type: str = ""):
         self.coach = coach
         self.instance = instance
+        self.session_type = session_type  # the `type` every link carries ("" for the coach's first)
         self.book_url = (
             reverse("coaching:coach_calendar", args=[coach.slug]) if coach else reverse("coaching:workshops_calendar")
         )
@@ -159,11 +205,14 @@ class CalendarLinks:
                 "day": day.isoformat() if day else "",
                 "start": iso_z(start) if start else "",
                 "workshop": workshop,
+                "type": self.session_type,
             },
         )
 
     def region(self, name: str, *args, **query) -> str:
-        return self._with(reverse(f"coaching:{name}", args=args), {"cal": self.instance, **query})
+        return self._with(
+            reverse(f"coaching:{name}", args=args), {"cal": self.instance, "type": self.session_type, **query}
+        )
 
     @staticmethod
     def ending_in(url: str, param: str) -> str:
@@ -172,7 +221,7 @@ class CalendarLinks:
 
     def calendar(self, *, month: tuple[int, int], day: date | None = None, refresh: bool = False) -> str:
         query = {"month": month_param(*month), "day": day.isoformat() if day else "", "refresh": "1" if refresh else ""}
-        return self._with(self.book_url, {"cal": self.instance, **query})
+        return self._with(self.book_url, {"cal": self.instance, "type": self.session_type, **query})
 
 
 # --- the month grid ------------------------------------------------------------------------------------
@@ -214,10 +263,14 @@ def calendar_context(
     state: CalendarState | None = None,
     instance: str | None = None,
     open_panel: bool = True,
+    pinned_type: SessionType | None = None,
+    strict: bool = False,
 ) -> dict:
-    """A coach's booking calendar (or, with `coach=None`, the all-workshops calendar) in the viewer's
-    zone, showing `state` (default: what the page URL says for this calendar). With `open_panel`, a
-    time (or workshop) in the state opens its booking panel, as the page URL asks."""
+    """A coach's booking calendar for one of its session types (the state's `type`, `pinned_type`
+    for a block that shows one, else the first) — or, with `coach=None`, the all-workshops
+    calendar — in the viewer's zone, showing `state` (default: what the page URL says for this
+    calendar). With `open_panel`, a time (or workshop) in the state opens its booking panel, as the
+    page URL asks. `strict` (the /book/ URLs): an unknown type is refused, not replaced."""
     instance = claim_instance(request, instance)
     if state is None:
         state = read_state(request, instance)
@@ -231,8 +284,9 @@ def calendar_context(
         year, month = chosen_day.year, chosen_day.month
     else:
         year, month = default_month(coach=coach, zone=zone, today=today)
-    links = CalendarLinks(request, coach=coach, instance=instance)
-    session_type = coach.default_session_type() if coach is not None else None
+    type_choice = choose_session_type(coach, state.session_type, pinned=pinned_type, strict=strict) if coach else None
+    session_type = type_choice.chosen if type_choice else None
+    links = CalendarLinks(request, coach=coach, instance=instance, session_type=type_choice.url_slug if coach else "")
     if coach is not None:
         schedule = get_month_schedule(coach=coach, year=year, month=month, tz=zone, now=now, session_type=session_type)
         link_days(schedule, lambda day: links.region("coach_day", coach.slug, day.isoformat()))
@@ -243,6 +297,7 @@ def calendar_context(
     context = {
         "coach": coach,
         "session_type": session_type,
+        "session_type_cards": type_cards(type_choice, links) if type_choice else [],
         "cal": instance,
         "p": id_prefix(instance),
         "calendar_links": links,
@@ -278,6 +333,25 @@ def calendar_context(
                 panel.update(slot_refused=True, form_error=panel["refusal"].message)
             context.update(panel, slide_over_open=True)
     return context
+
+
+def type_cards(type_choice: SessionTypeChoice, links: CalendarLinks) -> list[dict]:
+    """One card per session type when the coach offers several: what it is, and the page URL that
+    opens its calendar (a plain link: it works without JavaScript and as a deep link)."""
+    if len(type_choice.choices) < 2:
+        return []
+    first = type_choice.first
+    cards = []
+    for session_type in type_choice.choices:
+        query = {"cal": links.instance, "type": "" if session_type == first else session_type.slug}
+        cards.append(
+            {
+                "session_type": session_type,
+                "url": links._with(links.page_url, query),
+                "chosen": session_type == type_choice.chosen,
+            }
+        )
+    return cards
 
 
 def default_month(*, coach: Coach | None, zone: zoneinfo.ZoneInfo, today: date) -> tuple[int, int]:
@@ -380,6 +454,7 @@ def slot_panel_context(
     time that is no longer offered shows why."""
     zone = viewer_zone(request)
     session_type = session_type or coach.default_session_type()
+    form_kwargs = {"session_type": session_type}
     local_day = start_at.astimezone(zone).date()
     month = (local_day.year, local_day.month)
     returning = returning_from_checkout(request, coach=coach, start_at=start_at)
@@ -399,7 +474,8 @@ def slot_panel_context(
         "zone": zone,
         "slide_over_open": True,
         "checkout_cancelled": returning is not None,
-        "form": form or guest_form(GuestDetailsForm, instance=links.instance, initial=returning or package),
+        "form": form
+        or guest_form(SessionBookingForm, instance=links.instance, initial=returning or package, **form_kwargs),
     }
     if validate:
         try:

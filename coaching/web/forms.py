@@ -4,6 +4,8 @@ The zone picker's form lives with the zone middleware (coaching/web/zone.py)."""
 
 from django import forms
 
+from coaching.intake import MAX_LENGTH, answer_key
+from coaching.models import QuestionKind
 from coaching.services.booking import MAX_SEATS_PER_BOOKING, Guest
 
 INPUT_CLASSES = (
@@ -47,6 +49,44 @@ class GuestDetailsForm(forms.Form):
             notes=data.get("notes", ""),
             timezone=timezone,
         )
+
+
+class SessionBookingForm(GuestDetailsForm):
+    """A 1-on-1 booking: the guest's details, the session type's questions in order (coaching/intake.py
+    has the rules; the service checks them again), and the phone number when the coach calls."""
+
+    CHOICE_CLASSES = "mt-1 space-y-1 text-sm text-slate-900"
+
+    def __init__(self, *args, session_type=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = list(session_type.questions.all()) if session_type is not None else []
+        if session_type is not None and session_type.asks_for_phone:
+            self.fields["phone"].required = True
+            self.fields["phone"].label = "Phone (the coach calls you on it)"
+        for question in self.questions:
+            self.fields[answer_key(question)] = self._field(question)
+        self.order_fields(["name", "email", "phone", *(answer_key(q) for q in self.questions), "notes"])
+
+    def _field(self, question) -> forms.Field:
+        label = question.label if question.required else f"{question.label} (optional)"
+        common = {"label": label, "required": question.required, "help_text": question.help_text}
+        choices = [(choice, choice) for choice in question.choice_list]
+        if question.kind == QuestionKind.SINGLE_CHOICE:
+            return forms.ChoiceField(choices=choices, widget=forms.RadioSelect(attrs={"class": "mr-2"}), **common)
+        if question.kind == QuestionKind.MULTIPLE_CHOICE:
+            widget = forms.CheckboxSelectMultiple(attrs={"class": "mr-2"})
+            return forms.MultipleChoiceField(choices=choices, widget=widget, **common)
+        if question.kind == QuestionKind.YES_NO:
+            widget = forms.RadioSelect(attrs={"class": "mr-2"})
+            return forms.ChoiceField(choices=[("yes", "Yes"), ("no", "No")], widget=widget, **common)
+        widget = forms.Textarea(attrs={"rows": 3}) if question.kind == QuestionKind.LONG_TEXT else forms.TextInput
+        field = forms.CharField(max_length=MAX_LENGTH[question.kind], widget=widget, **common)
+        field.widget.attrs.update({"class": INPUT_CLASSES, "autocomplete": "off"})
+        return field
+
+    def answers(self) -> dict:
+        """The answers as posted (the service cleans them, coaching/intake.py)."""
+        return {answer_key(q): self.cleaned_data.get(answer_key(q)) for q in self.questions}
 
 
 class WorkshopBookingForm(GuestDetailsForm):

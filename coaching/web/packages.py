@@ -7,6 +7,8 @@ These views only parse, call services/packages.py and render; the webhook alone 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,7 +29,7 @@ from coaching.services.packages import (
     start_package_checkout,
 )
 
-from .context import PACKAGE_DETAILS_KEY, calendar_context, viewer_zone
+from .context import PACKAGE_DETAILS_KEY, calendar_context, read_state, viewer_zone
 from .forms import PackageBuyForm
 from .ratelimit import ratelimit
 
@@ -165,7 +167,14 @@ def package_page(request: HttpRequest, token: str) -> HttpResponse:
             "name": purchase.buyer_name,
             "email": purchase.buyer_email,
         }
-        context.update(calendar_context(request, coach=coach))
+        # The calendar offers a type the package pays for: the one it names, or the guest's pick of
+        # those it names; any of the coach's when it names none.
+        covered = [session_type for session_type in purchase.package.session_types.all() if session_type.is_active]
+        pinned = covered[0] if len(covered) == 1 else None
+        state = read_state(request, "")
+        if len(covered) > 1 and state.session_type not in {session_type.slug for session_type in covered}:
+            state = replace(state, session_type=covered[0].slug)
+        context.update(calendar_context(request, coach=coach, state=state, instance="", pinned_type=pinned))
         context["coach"] = coach
     response = render(request, "coaching/packages/package.html", context)
     response["X-Robots-Tag"] = "noindex, nofollow"

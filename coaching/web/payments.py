@@ -94,7 +94,11 @@ def checkout_cancel(request):
     }
     if booking.workshop_id:
         return redirect(page)
-    return redirect(f"{page}?{urlencode({'start': iso_z(booking.start_at)})}")
+    query = {"start": iso_z(booking.start_at)}
+    # Back to the same session type's calendar and form (the coach's first needs no `type`).
+    if booking.session_type_id and booking.session_type != booking.coach.default_session_type():
+        query["type"] = booking.session_type.slug
+    return redirect(f"{page}?{urlencode(query)}")
 
 
 # --- built-in test checkout (embedded mode only) ---------------------------------------------------

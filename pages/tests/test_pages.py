@@ -46,8 +46,8 @@ def test_coach_index_lists_every_coach_with_price_and_length(seeded, client):
     html = client.get("/coaches/").content.decode()
     for coach in Coach.objects.all():
         assert coach.name in html
-    assert "60 min · Free" in html
-    assert "45 min · $90.00" in html or "45 min · US$90.00" in html
+    assert "Intro call · 20 min · Free" in html and "Deep dive · 90 min · £140.00" in html  # Amara's three types
+    assert "45 min · $90.00" in html or "45 min · US$90.00" in html  # Daniel's one type: no title needed
 
 
 def test_coach_page_shows_profile_and_live_calendar(seeded, client):
@@ -55,7 +55,9 @@ def test_coach_page_shows_profile_and_live_calendar(seeded, client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "Fifteen years in recruitment" in html
-    assert "60-minute sessions" in html and "Free" in html
+    # Amara sells three session types: a card each, the free intro call chosen first.
+    assert html.count("data-session-type=") == 3 and "Free" in html
+    assert 'href="/coaches/amara-okafor/?type=amara-deep-dive"' in html
     assert 'id="calendar"' in html and 'id="day-slots"' in html and 'id="slide-over"' in html
     assert 'hx-get="/book/coach/amara-okafor/?month=' in html
 

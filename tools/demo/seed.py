@@ -13,6 +13,7 @@ from coaching.models import (
     Booking,
     Coach,
     DateOverride,
+    IntakeQuestion,
     Package,
     PromotionCode,
     SessionType,
@@ -37,17 +38,63 @@ COACHES = [
         "email": "amara@example.com",
         "headline": "Career coach for people changing direction",
         "bio": "Fifteen years in recruitment taught Amara what hiring managers look for. "
-        "Her free discovery sessions help you find the next step and a plan to take it.",
+        "Start with a free intro call; her sessions help you find the next step and a plan to take it.",
         "timezone": "Europe/London",
+        # Three kinds of session: a free intro call first (what a first visit books), then two paid ones,
+        # each with its own place and questions.
         "session_types": [
+            {
+                "slug": "amara-intro-call",
+                "title": "Intro call",
+                "description": "A free 20 minutes to see whether we are a good fit.",
+                "duration_minutes": 20,
+                "buffer_minutes": 10,
+                "price_amount": 0,
+                "currency": "GBP",
+                "location_kind": "video",
+                "location_detail": "https://video.example.com/amara-okafor",
+                "questions": [
+                    {"label": "What would you like to change?", "kind": "short_text", "required": False},
+                ],
+            },
             {
                 "slug": "amara-career-session",
                 "title": "Career session",
                 "description": "An hour on where you are, where you want to be and the next step.",
                 "duration_minutes": 60,
-                "price_amount": 0,
-                "currency": "GBP",
                 "buffer_minutes": 15,
+                "price_amount": 7500,
+                "currency": "GBP",
+                "location_kind": "in_person",
+                "location_detail": "Northstar Studio, 12 Clerkenwell Road, London EC1M 5PQ",
+                "questions": [
+                    {
+                        "label": "Where are you now?",
+                        "kind": "single_choice",
+                        "required": True,
+                        "choices": "Employed\nBetween jobs\nStudying\nSelf-employed",
+                    },
+                    {"label": "Anything Amara should read before you meet?", "kind": "long_text", "required": False},
+                ],
+            },
+            {
+                "slug": "amara-deep-dive",
+                "title": "Deep dive",
+                "description": "90 minutes on your CV, interviews or a whole career change, with a written plan after.",
+                "duration_minutes": 90,
+                "buffer_minutes": 15,
+                "price_amount": 14000,
+                "currency": "GBP",
+                "location_kind": "phone",
+                "questions": [
+                    {
+                        "label": "What shall we cover?",
+                        "kind": "multiple_choice",
+                        "required": True,
+                        "choices": "Your CV\nInterviews\nNegotiating an offer\nChanging career",
+                    },
+                    {"label": "Have you had a session with Amara before?", "kind": "yes_no", "required": True},
+                ],
             },
         ],
         "min_notice_minutes": 12 * 60,
@@ -165,12 +212,15 @@ def ensure_coach(spec: dict) -> Coach:
     fields = {key: value for key, value in spec.items() if key != "session_types"}
     coach, _ = Coach.objects.get_or_create(slug=spec["slug"], defaults=fields)
     for position, type_spec in enumerate(spec["session_types"]):
+        fields = {key: value for key, value in type_spec.items() if key != "questions"}
         session_type, created = SessionType.objects.get_or_create(
-            slug=type_spec["slug"], defaults={**type_spec, "sort_order": position}
+            slug=type_spec["slug"], defaults={**fields, "sort_order": position}
         )
         if created:
             session_type.coaches.add(coach)
-            session_type.save()  # a ParentalManyToManyField is written when its object is saved
+            for order, question in enumerate(type_spec.get("questions", [])):
+                session_type.questions.add(IntakeQuestion(sort_order=order, **question))
+            session_type.save()  # a cluster's children and ParentalManyToManyField are written on save
     return coach
 
 
