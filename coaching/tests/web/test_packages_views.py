@@ -18,6 +18,7 @@ from coaching.tests.factories import (
     PackageFactory,
     PaidCoachFactory,
     PromotionCodeFactory,
+    SessionTypeFactory,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
@@ -185,3 +186,20 @@ def test_the_coach_page_shows_its_packages_with_a_buy_button(client):
     page = client.get("/coaches/daniel-reyes/").content.decode()
     assert "5 leadership sessions" in page and "/packages/buy/five-leadership-sessions/" in page
     assert "/packages/buy/" not in client.get("/coaches/amara-okafor/").content.decode()
+
+
+def test_the_package_page_s_calendar_offers_the_type_the_package_pays_for(client, package):
+    deep_dive = SessionTypeFactory(
+        coaches=package.coach, title="Deep dive", slug="deep-dive", duration_minutes=90, price_amount=15000
+    )
+    package.session_types.add(deep_dive)
+    purchase = buy_through_the_pages(client, package)
+    response = client.get(f"/packages/mine/{make_package_token(purchase)}/")
+    assert response.context["session_type"] == deep_dive
+    start = DAY.replace(hour=9).strftime("%Y-%m-%dT%H:%M:%SZ")
+    booked = client.post(
+        f"/book/coach/bea/slot/?start={start}&type=deep-dive",
+        {"name": "Ada Lovelace", "email": "ada@example.com", "code": purchase.code_display},
+    )
+    assert "You're booked" in booked.content.decode()
+    assert Booking.objects.get().session_title == "Deep dive"
