@@ -13,8 +13,11 @@ from django.core.management import call_command
 
 from coaching.links import make_package_token
 from coaching.models import Booking, PackageLog, PackageOrder, PackagePurchase, PromotionRedemption
+from coaching.services import create_booking
+from coaching.services.packages import CreditTender
 from coaching.tests.factories import (
     AvailabilityBlockFactory,
+    GuestFactory,
     PackageFactory,
     PaidCoachFactory,
     PromotionCodeFactory,
@@ -203,3 +206,15 @@ def test_the_package_page_s_calendar_offers_the_type_the_package_pays_for(client
     )
     assert "You're booked" in booked.content.decode()
     assert Booking.objects.get().session_title == "Deep dive"
+
+
+def test_the_package_page_runs_a_small_constant_number_of_queries(client, package, django_assert_max_num_queries):
+    purchase = buy_through_the_pages(client, package)
+    url = f"/packages/mine/{make_package_token(purchase)}/"
+    for hour in (9, 10, 11):  # more bookings made with it cost no more queries
+        create_booking(
+            guest=GuestFactory(), coach=package.coach, start_at=DAY.replace(hour=hour), tender=CreditTender(purchase)
+        )
+    client.get(url)  # the session is written once
+    with django_assert_max_num_queries(14):
+        assert client.get(url).status_code == 200
