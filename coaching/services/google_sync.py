@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from coaching.crypto import DecryptionFailed, decrypt_text, encrypt_text
+from coaching.freshness import schedule_changed
 from coaching.intake import answer_text
 from coaching.integrations import google
 from coaching.models import Booking, Coach, CoachBusySlot, LocationKind, Workshop
@@ -258,6 +259,7 @@ def pull_busy_times(*, coach: Coach, now: datetime | None = None) -> int | None:
         CoachBusySlot.objects.bulk_create(
             CoachBusySlot(coach=coach, start_at=start, end_at=end, fetched_at=now) for start, end in answer.busy
         )
+        schedule_changed(coach_id=coach.pk)  # a bulk write sends no model signal
         error = ""
         if answer.errors:
             error = "Some calendars could not be read: " + ", ".join(

@@ -34,7 +34,6 @@ from coaching.links import ics_url, manage_url
 from coaching.models import Booking, Coach, SessionType, Workshop
 from coaching.schedule import (
     MonthSchedule,
-    get_month_schedule,
     get_workshops_month,
     seats_left,
     series_dates,
@@ -42,11 +41,14 @@ from coaching.schedule import (
     waitlist_refusal,
     workshop_refusal,
 )
+from coaching.schedule.cache import month_schedule
 from coaching.schedule.next_available import next_free_slot, workshops_with_seats
 from coaching.wallclock import month_bounds
 from coaching.zones import zone_from_name, zone_title
 
+from .calendar_regions import region_keys
 from .forms import SessionBookingForm, WaitlistForm, WorkshopBookingForm
+from .page_cache import true_until, uncacheable
 from .parsing import iso_z, month_param, parse_day, parse_month, parse_start
 
 INSTANCE = re.compile(r"cal(?:[2-9]|[1-9][0-9])")
@@ -288,7 +290,7 @@ def calendar_context(
     session_type = type_choice.chosen if type_choice else None
     links = CalendarLinks(request, coach=coach, instance=instance, session_type=type_choice.url_slug if coach else "")
     if coach is not None:
-        schedule = get_month_schedule(coach=coach, year=year, month=month, tz=zone, now=now, session_type=session_type)
+        schedule = month_schedule(coach=coach, year=year, month=month, tz=zone, now=now, session_type=session_type)
         link_days(schedule, lambda day: links.region("coach_day", coach.slug, day.isoformat()))
     else:
         schedule = get_workshops_month(year=year, month=month, tz=zone, now=now)
@@ -315,10 +317,14 @@ def calendar_context(
         # The chosen day stays beside the grid when the guest looks at another month.
         day_schedule = schedule
         if (chosen_day.year, chosen_day.month) != (year, month):
-            day_schedule = get_month_schedule(
+            day_schedule = month_schedule(
                 coach=coach, year=chosen_day.year, month=chosen_day.month, tz=zone, now=now, session_type=session_type
             )
+            true_until(request, day_schedule.valid_until)
         context.update(day_context(day_schedule, chosen_day, links=links))
+    if coach is not None:  # the grid and the day's times, drawn once for everyone who sees the same
+        context.update(region_keys(context, schedule, hour_cycle=getattr(request, "hour_cycle", "h23")))
+    keep_page_while_true(request, context, coach=coach, state=state, open_panel=open_panel)
     if open_panel and coach is not None and state.start is not None:
         context.update(
             slot_panel_context(
@@ -352,6 +358,17 @@ def type_cards(type_choice: SessionTypeChoice, links: CalendarLinks) -> list[dic
             }
         )
     return cards
+
+
+def keep_page_while_true(
+    request, context: dict, *, coach: Coach | None, state: CalendarState, open_panel: bool
+) -> None:
+    """Tell the page cache (web/page_cache.py) until when this calendar stays as drawn; the
+    all-workshops calendar, an open panel and an empty month's search are never kept."""
+    if coach is None or context.get("month_is_empty") or (open_panel and (state.start or state.workshop)):
+        uncacheable(request)
+        return
+    true_until(request, context["schedule"].valid_until)
 
 
 def default_month(*, coach: Coach | None, zone: zoneinfo.ZoneInfo, today: date) -> tuple[int, int]:

@@ -10,9 +10,10 @@ import pytest
 from django.core import mail, signing
 from django.core.cache import caches
 from django.core.management import call_command
+from django.test import Client
 
 from coaching.links import make_package_token
-from coaching.models import Booking, PackageLog, PackageOrder, PackagePurchase, PromotionRedemption
+from coaching.models import Booking, Coach, PackageLog, PackageOrder, PackagePurchase, PromotionRedemption
 from coaching.services import create_booking
 from coaching.services.packages import CreditTender
 from coaching.tests.factories import (
@@ -188,7 +189,12 @@ def test_the_coach_page_shows_its_packages_with_a_buy_button(client):
     call_command("seed_demo", stdout=StringIO())
     page = client.get("/coaches/daniel-reyes/").content.decode()
     assert "5 leadership sessions" in page and "/packages/buy/five-leadership-sessions/" in page
-    assert "/packages/buy/" not in client.get("/coaches/amara-okafor/").content.decode()
+    guest = Client()  # no session: the coach page is kept and answered from the cache
+    assert "/packages/buy/" not in guest.get("/coaches/amara-okafor/").content.decode()
+    assert guest.get("/coaches/amara-okafor/")["X-Page-Cache"] == "hit"
+    PackageFactory(coach=Coach.objects.get(slug="amara-okafor"), slug="amara-three", title="Three career sessions")
+    page = guest.get("/coaches/amara-okafor/")  # a package for sale retires the kept pages
+    assert "Three career sessions" in page.content.decode() and page["X-Page-Cache"] == "miss"
 
 
 def test_the_package_page_s_calendar_offers_the_type_the_package_pays_for(client, package):
