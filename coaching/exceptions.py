@@ -182,3 +182,27 @@ class RefundNotAllowed(BookingError):
 class ClientNotFound(BookingError):
     status_code = 404
     default_message = "No bookings for that email address."
+
+
+class InvalidCode(BookingError):
+    """A package or promotion code that does not exist, or cannot be used here or now."""
+
+    status_code = 400
+    default_message = "We don't recognise that code. Please check it, or leave the box empty."
+
+
+class CodeUsedUp(InvalidCode):
+    status_code = 409
+    default_message = "Sorry — this promotion code has been used as many times as it allows."
+
+
+class PackageNotUsable(BookingError):
+    """A package whose credit cannot pay for this booking (used up, expired, ended, not covered)."""
+
+    status_code = 409
+    default_message = "This package cannot be used for this booking."
+
+
+class PackageNotForSale(BookingError):
+    status_code = 404
+    default_message = "This package is not for sale right now."

@@ -25,7 +25,8 @@ version that the second replacement retires. Who calls `schedule_changed`:
 - any save or delete of the rows a month is made of (weekly hours, date overrides, time off,
   availability blocks, busy slots, bookings) → their coach; of a coach, workshop, series,
   waiting-list entry, session type (its questions, which coaches offer it) or the booking policy →
-  every coach (`connect_invalidation`).
+  every coach (`connect_invalidation`); of a package for sale → every kept page (its coach's page
+  lists it).
 
 An unreachable cache never breaks a write: what was kept lapses by itself (`MAX_SECONDS` for a
 month, the quarter hour for a page).
@@ -51,6 +52,7 @@ from coaching.models import (
     CoachBusySlot,
     DateOverride,
     IntakeQuestion,
+    Package,
     SessionType,
     TimeOff,
     WaitlistEntry,
@@ -69,6 +71,8 @@ COACH_ROWS = (WeeklyHours, DateOverride, TimeOff, AvailabilityBlock, CoachBusySl
 SITE_ROWS = (Coach, SessionType, IntakeQuestion, Workshop, WorkshopSeries, WaitlistEntry, BookingPolicy)
 # The editors' content: a save or delete in these apps changes what pages show.
 CONTENT_APPS = {"pages", "snippets", "wagtailcore", "wagtailimages", "wagtaildocs", "wagtailredirects", "taggit"}
+# Booking-domain rows kept pages show outside any calendar: the packages for sale on a coach's page.
+CONTENT_ROWS = (Package,)
 
 
 def store():
@@ -158,7 +162,7 @@ def _site_relation_changed(sender, **kwargs) -> None:
 
 
 def _content_row_changed(sender, **kwargs) -> None:
-    if sender._meta.app_label in CONTENT_APPS:
+    if sender._meta.app_label in CONTENT_APPS or sender in CONTENT_ROWS:
         content_changed()
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import book_for_client, clients, desk, google, notifications, sign_in, views, workshops
+from . import book_for_client, clients, desk, google, notifications, packages, sign_in, views, workshops
 
 tools = [
     path("bulk-add-slots/", views.bulk_add_view, name="bulk_add"),
@@ -22,6 +22,10 @@ tools = [
     path("clients/", clients.client_view, name="client"),
     path("clients/export/", clients.export_view, name="client_export"),
     path("clients/erase/", clients.erase_view, name="client_erase"),
+    path("package-purchases/<int:pk>/", packages.purchase_view, name="package_purchase"),
+    path("package-purchases/<int:pk>/extend/", packages.extend_purchase_view, name="extend_package"),
+    path("package-purchases/<int:pk>/adjust/", packages.adjust_credits_view, name="adjust_package_credits"),
+    path("package-purchases/<int:pk>/refund/", packages.refund_purchase_view, name="refund_package"),
 ]
 
 google_calendar = [

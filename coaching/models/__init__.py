@@ -26,6 +26,8 @@ from .coaches import Coach, Workshop, WorkshopSeries
 from .hours import WEEKDAY_NAMES, DateOverride, TimeOff, WeeklyHours
 from .outbox import Notification
 from .owner_settings import BookingPolicy
+from .packages import CreditUse, Package, PackageLog, PackageOrder, PackagePurchase
+from .promotions import PromotionCode, PromotionRedemption
 from .refunds import Refund
 from .session_types import MAX_BUFFER_MINUTES, IntakeQuestion, LocationKind, QuestionKind, SessionType
 from .waitlist import WaitlistEntry, offered_seats_subquery
@@ -38,9 +40,16 @@ __all__ = [
     "BookingLog",
     "BookingPolicy",
     "Coach",
+    "CreditUse",
     "CoachBusySlot",
     "DateOverride",
     "Notification",
+    "Package",
+    "PackageLog",
+    "PackageOrder",
+    "PackagePurchase",
+    "PromotionCode",
+    "PromotionRedemption",
     "ProcessedStripeEvent",
     "Refund",
     "SessionType",

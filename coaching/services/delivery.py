@@ -41,7 +41,11 @@ def deliver_notification(notification_id: int, *, now: datetime | None = None) -
     if not claimed:
         return "skipped"
     notification = Notification.objects.select_related(
-        "booking__coach", "booking__workshop__host", "waitlist_entry__workshop__host"
+        "booking__coach",
+        "booking__workshop__host",
+        "waitlist_entry__workshop__host",
+        "package_purchase__package__coach",
+        "package_purchase__order",
     ).get(pk=notification_id)
     try:
         render_email(notification).send(fail_silently=False)

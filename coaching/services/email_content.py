@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
 from coaching.invites import build_ics
-from coaching.links import booking_page_url, manage_url, waitlist_claim_url, waitlist_leave_url
+from coaching.links import booking_page_url, manage_url, package_url, waitlist_claim_url, waitlist_leave_url
 from coaching.models import Notification
 from coaching.money import format_money
 from coaching.wallclock import format_in_zone
@@ -57,13 +57,26 @@ def email_context(notification: Notification) -> dict:
         "site_name": settings.WAGTAIL_SITE_NAME,
         "site_url": settings.SITE_URL,
     }
-    for key in ("failed_kind", "failed_recipient", "error", "reason", "amount_display", "problem", "message"):
+    for key in (
+        "failed_kind",
+        "failed_recipient",
+        "error",
+        "reason",
+        "amount_display",
+        "problem",
+        "message",
+        "order_reference",
+        "package_title",
+        "buyer_email",
+    ):
         if key in snapshot:
             context[key] = snapshot[key]
     context.update(desk_links(notification))
     if booking is None:
         if notification.waitlist_entry is not None:
             context.update(_waitlist_context(notification, snapshot))
+        elif notification.package_purchase is not None:
+            context.update(_package_context(notification))
         return context
     guest_zone = zoneinfo.ZoneInfo(booking.guest_timezone)
     coach_zone = booking.host.zone
@@ -133,6 +146,24 @@ def _waitlist_context(notification: Notification, snapshot: dict) -> dict:
     if notification.kind == "waitlist_offer":
         context["claim_url"] = waitlist_claim_url(entry)
     return context
+
+
+def _package_context(notification: Notification) -> dict:
+    """A package email: what was bought, its code and link, credits and expiry in the buyer's zone."""
+    purchase = notification.package_purchase
+    package = purchase.package
+    zone = zoneinfo.ZoneInfo(purchase.buyer_timezone)
+    return {
+        "purchase": purchase,
+        "package": package,
+        "coach": package.coach,
+        "expires": format_in_zone(purchase.expires_at, zone),
+        "paid_display": format_money(purchase.order.amount_paid, purchase.order.currency),
+        "discount_display": format_money(purchase.order.discount_amount, purchase.order.currency)
+        if purchase.order.discount_amount
+        else "",
+        "package_url": package_url(purchase),
+    }
 
 
 def _both_zones(start_at, end_at, guest_zone, coach_zone) -> dict:

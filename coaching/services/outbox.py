@@ -69,6 +69,9 @@ KINDS = {
     "waitlist_offer": Kind(GUEST),  # seats are held for you until …: the claim link
     "waitlist_lapsed": Kind(GUEST),  # the offer was not claimed in time; the seats went to the next in line
     "waitlist_closed": Kind(GUEST),  # the workshop was cancelled: the owner's words
+    # A package purchase (the row names a PackagePurchase): its link, code, credits and expiry.
+    "package_purchased": Kind(GUEST),
+    "package_payment_flagged": Kind(OWNER),  # a package payment that does not match its order: no credits
 }
 
 # Which messages each booking change owes. "held" owes nothing: the guest is on the payment page.
@@ -181,6 +184,19 @@ def record_waitlist_message(entry: WaitlistEntry, kind: str, **extra) -> list[No
         recipient=entry.guest_email,
         dedupe_key=f"waitlist:{entry.pk}:{kind}",
         context=snapshot,
+    )
+    return owe([row])
+
+
+def record_package_message(purchase, kind: str) -> list[Notification]:
+    """Owe the buyer of a package purchase the `kind` message (once per purchase and kind), inside
+    the transaction that made the purchase."""
+    row = Notification(
+        package_purchase=purchase,
+        kind=kind,
+        recipient=purchase.buyer_email,
+        dedupe_key=f"package:{purchase.pk}:{kind}",
+        context={"expires_at": purchase.expires_at.isoformat(), "credits_total": purchase.credits_total},
     )
     return owe([row])
 

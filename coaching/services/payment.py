@@ -84,12 +84,17 @@ def start_checkout(*, booking: Booking) -> str:
     StripeRefused when Stripe rejects the request.
     """
     if stripe_api.is_configured():
+        # A discount (a promotion code) may leave a total the seats do not divide: one line then.
+        divides = booking.amount_due % booking.seats == 0
+        unit_amount, quantity = (
+            (booking.amount_due // booking.seats, booking.seats) if divides else (booking.amount_due, 1)
+        )
         session = stripe_api.create_checkout_session(
             reference=booking.reference,
             product_name=booking.title,
             description=checkout_description(booking),
-            unit_amount=booking.amount_due // booking.seats,
-            quantity=booking.seats,
+            unit_amount=unit_amount,
+            quantity=quantity,
             currency=booking.currency,
             customer_email=booking.guest_email,
             success_url=success_url(),

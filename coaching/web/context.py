@@ -54,6 +54,8 @@ from .parsing import iso_z, month_param, parse_day, parse_month, parse_start
 INSTANCE = re.compile(r"cal(?:[2-9]|[1-9][0-9])")
 # After a guest leaves the checkout, what they typed waits here for the form they return to.
 CHECKOUT_CANCELLED_KEY = "booking.checkout_cancelled"
+# After a guest opens their package link, its details wait here for the booking form.
+PACKAGE_DETAILS_KEY = "booking.package"
 
 
 def viewer_zone(request: HttpRequest | None) -> zoneinfo.ZoneInfo:
@@ -473,6 +475,7 @@ def slot_panel_context(
     local_day = start_at.astimezone(zone).date()
     month = (local_day.year, local_day.month)
     returning = returning_from_checkout(request, coach=coach, start_at=start_at)
+    package = None if returning else package_details(request, coach)
     panel = {
         "coach": coach,
         "cal": links.instance,
@@ -484,10 +487,12 @@ def slot_panel_context(
         "close_url": links.page(month=month, day=local_day),
         "panel_state_url": links.page(month=month, day=local_day, start=start_at),
         "price_display": session_type.price_display if session_type else "",
+        "paid_with_package": package is not None,
         "zone": zone,
         "slide_over_open": True,
         "checkout_cancelled": returning is not None,
-        "form": form or guest_form(SessionBookingForm, instance=links.instance, initial=returning, **form_kwargs),
+        "form": form
+        or guest_form(SessionBookingForm, instance=links.instance, initial=returning or package, **form_kwargs),
     }
     if validate:
         try:
@@ -549,6 +554,15 @@ def returning_from_checkout(
         return None
     del session[CHECKOUT_CANCELLED_KEY]
     return saved.get("guest", {})
+
+
+def package_details(request: HttpRequest | None, coach: Coach) -> dict | None:
+    """The booking form's details when the guest came from their package link (coaching/web/packages.py
+    keeps them in their session): name, email and the package's code, for that package's coach only."""
+    saved = getattr(request, "session", {}).get(PACKAGE_DETAILS_KEY) if request is not None else None
+    if not saved or saved.get("coach") != coach.slug:
+        return None
+    return {key: saved.get(key, "") for key in ("name", "email", "code")}
 
 
 def confirmation_context(request: HttpRequest | None, booking: Booking) -> dict:

@@ -14,6 +14,8 @@ from coaching.models import (
     Coach,
     DateOverride,
     IntakeQuestion,
+    Package,
+    PromotionCode,
     SessionType,
     TimeOff,
     WaitlistEntry,
@@ -191,6 +193,7 @@ def run() -> list[str]:
         workshops = ensure_workshops(coaches)
         report.append(f"Workshops: {len(workshops)}")
         report.append(ensure_past_session(coaches["yuki-tanaka"]))
+        report.append(ensure_package_and_code(coaches))
         home = ensure_home_page()
         report.extend(ensure_pages(home, coaches, workshops))
         report.extend(ensure_testimonials_and_faqs(home))
@@ -262,6 +265,30 @@ def ensure_availability(coaches: dict[str, Coach]) -> str:
         )
         added["one-off blocks"] += 1
     return "added " + ", ".join(f"{kind}: {count}" for kind, count in added.items())
+
+
+def ensure_package_and_code(coaches: dict[str, Coach]) -> str:
+    """One package for sale on Daniel's page (five leadership sessions, $400 instead of $450, six months) and
+    one promotion code (WELCOME10: 10 % off anything, 100 uses)."""
+    package, _ = Package.objects.get_or_create(
+        slug="five-leadership-sessions",
+        defaults={
+            "title": "5 leadership sessions",
+            "coach": coaches["daniel-reyes"],
+            "summary": "Your first months as a manager, one conversation at a time. Save $50 on five sessions.",
+            "credits": 5,
+            "price_amount": 40000,
+            "currency": "USD",
+            "validity_days": 180,
+        },
+    )
+    if not package.session_types.exists():
+        package.session_types.set(SessionType.objects.filter(slug="daniel-leadership-session"))
+    code, _ = PromotionCode.objects.get_or_create(
+        code="WELCOME10",
+        defaults={"description": "Demo: 10% off for new clients", "percent_off": 10, "max_uses": 100},
+    )
+    return f"Package: {package.title} ({package.price_display}); promotion code: {code.code} ({code.discount_display})"
 
 
 def _next_weekday(start: date, weekday: int, weeks_ahead: int) -> date:
