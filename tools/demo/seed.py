@@ -493,7 +493,12 @@ def ensure_booking_pages(home: HomePage, coaches: dict, workshops: list) -> list
         home.body.append(
             (
                 "booking_calendar",
-                {"heading": f"Book a free session with {first_coach.name}", "show": "coach", "coach": first_coach},
+                {
+                    "heading": f"Book a free session with {first_coach.name}",
+                    "show": "coach",
+                    "coach": first_coach,
+                    "session_type": first_coach.default_session_type(),  # pinned: the free intro call
+                },
             )
         )
         home.save_revision().publish()
