@@ -212,6 +212,9 @@ def ensure_admin() -> str:
 def ensure_coach(spec: dict) -> Coach:
     fields = {key: value for key, value in spec.items() if key != "session_types"}
     coach, _ = Coach.objects.get_or_create(slug=spec["slug"], defaults=fields)
+    # A demo database seeded before session types existed got one "1-on-1 session" per coach from
+    # the migration; the demo's own types replace it.
+    SessionType.objects.filter(coaches=coach, slug=f"{coach.slug}-session").update(is_active=False)
     for position, type_spec in enumerate(spec["session_types"]):
         fields = {key: value for key, value in type_spec.items() if key != "questions"}
         session_type, created = SessionType.objects.get_or_create(
@@ -551,7 +554,12 @@ def ensure_booking_pages(home: HomePage, coaches: dict, workshops: list) -> list
         home.body.append(
             (
                 "booking_calendar",
-                {"heading": f"Book a free session with {first_coach.name}", "show": "coach", "coach": first_coach},
+                {
+                    "heading": f"Book a free session with {first_coach.name}",
+                    "show": "coach",
+                    "coach": first_coach,
+                    "session_type": first_coach.default_session_type(),  # pinned: the free intro call
+                },
             )
         )
         home.save_revision().publish()
