@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test install migrate seed css bench loadtest benchweb-scale lint format check-migrations worker beat clean
+.PHONY: run test install migrate seed css bench loadtest benchweb benchweb-scale lint format check-migrations worker beat clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ clean:
 ## Load test against gunicorn + PostgreSQL on loopback (needs PostgreSQL and Redis running).
 loadtest: install
 	$(PY) -m tools.loadtest $(LOADTEST_ARGS)
+
+## Guest pages under gunicorn + PostgreSQL + Redis against /healthz: req/s, p50/p95, first-visit bytes
+## (README "Measured"). Needs PostgreSQL and Redis running; BENCHWEB_ARGS="--duration 20" to change.
+benchweb: install
+	$(PY) -m tools.benchweb $(BENCHWEB_ARGS)
 
 ## Pages per second from one gunicorn web process, then two, on this machine (README "Sizing").
 benchweb-scale: install

@@ -112,3 +112,12 @@ def browser_page(chromium, live_server, settings):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_schedule_cache():
+    """Each test starts with no cached calendar months (coaching/schedule/cache.py): the database
+    is rolled back between tests, and a month cached by one must never answer another."""
+    from django.core.cache import caches
+
+    caches["schedule"].clear()

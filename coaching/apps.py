@@ -8,3 +8,6 @@ class CoachingConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401  (connects the booking_changed receivers)
+        from .freshness import connect_invalidation
+
+        connect_invalidation()

@@ -164,6 +164,50 @@ class InvalidDetails(BookingError):
     default_message = "Please check your details."
 
 
+# --- the owner's desk -------------------------------------------------------------------------------
+
+
+class AttendanceNotMarkable(BookingError):
+    status_code = 409
+    default_message = "Attendance can be marked only for a confirmed booking once it has started."
+
+
+class RefundNotAllowed(BookingError):
+    """A refund the owner asked for is not possible (more than is left, nothing paid, no reason)."""
+
+    status_code = 409
+    default_message = "This refund is not possible."
+
+
+class ClientNotFound(BookingError):
+    status_code = 404
+    default_message = "No bookings for that email address."
+
+
+class InvalidCode(BookingError):
+    """A package or promotion code that does not exist, or cannot be used here or now."""
+
+    status_code = 400
+    default_message = "We don't recognise that code. Please check it, or leave the box empty."
+
+
+class CodeUsedUp(InvalidCode):
+    status_code = 409
+    default_message = "Sorry — this promotion code has been used as many times as it allows."
+
+
+class PackageNotUsable(BookingError):
+    """A package whose credit cannot pay for this booking (used up, expired, ended, not covered)."""
+
+    status_code = 409
+    default_message = "This package cannot be used for this booking."
+
+
+class PackageNotForSale(BookingError):
+    status_code = 404
+    default_message = "This package is not for sale right now."
+
+
 class OccurrenceUnavailable(SlotUnavailable):
     """One chosen occurrence of a series is not free (any more): nothing of the series is booked."""
 

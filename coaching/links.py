@@ -175,3 +175,47 @@ def waitlist_claim_url(entry) -> str:
 def waitlist_leave_url(entry) -> str:
     """Absolute URL of the page where the guest leaves the waiting list."""
     return f"{settings.SITE_URL}{reverse('coaching:waitlist_leave', args=[make_waitlist_token(entry)])}"
+
+
+# --- the package link (credits left, expiry, bookings made with it) and its checkout "back" link ---
+
+PACKAGE_LINK_SALT = "coaching.package-purchase.v1"
+PACKAGE_CHECKOUT_CANCEL_SALT = "coaching.package-checkout-cancel.v1"
+
+
+class InvalidPackageLink(BookingError):
+    status_code = 404
+    default_message = "This package link is not valid. Please use the link from your purchase email."
+
+
+def make_package_token(purchase) -> str:
+    """An unforgeable token naming a purchase by its order reference (never its database id or code)."""
+    return signing.dumps(purchase.order.reference, salt=PACKAGE_LINK_SALT, compress=False)
+
+
+def read_package_token(token: str) -> str:
+    """The order reference inside `token`. Raises InvalidPackageLink for a tampered token. The link
+    never expires: an expired package still shows what it booked."""
+    try:
+        reference = signing.loads(token, salt=PACKAGE_LINK_SALT)
+    except signing.BadSignature as exc:
+        raise InvalidPackageLink() from exc
+    if not isinstance(reference, str):
+        raise InvalidPackageLink()
+    return reference
+
+
+def package_url(purchase) -> str:
+    """Absolute URL of the buyer's package page."""
+    return f"{settings.SITE_URL}{reverse('coaching:package', args=[make_package_token(purchase)])}"
+
+
+def make_package_cancel_token(order) -> str:
+    return signing.Signer(salt=PACKAGE_CHECKOUT_CANCEL_SALT).sign(order.reference)
+
+
+def read_package_cancel_token(token: str) -> str | None:
+    try:
+        return signing.Signer(salt=PACKAGE_CHECKOUT_CANCEL_SALT).unsign(token)
+    except signing.BadSignature:
+        return None

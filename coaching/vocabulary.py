@@ -65,3 +65,13 @@ class LogAction(models.TextChoices):
     GOOGLE_EVENT_PUSHED = "google_event_pushed", "Added to Google Calendar"
     GOOGLE_EVENT_MOVED = "google_event_moved", "Moved in Google Calendar"
     GOOGLE_EVENT_DELETED = "google_event_deleted", "Removed from Google Calendar"
+    # The owner's desk (services/attendance.py, refunds, client_data.py, desk.py).
+    ATTENDED = "attended", "Attended"
+    NO_SHOW = "no_show", "No-show"
+    ATTENDANCE_CLEARED = "attendance_cleared", "Attendance cleared"
+    REFUND_REQUESTED = "refund_requested", "Refund requested"
+    PAID_OUTSIDE_STRIPE = "paid_outside_stripe", "Paid outside Stripe"
+    PAYMENT_LINK_SENT = "payment_link_sent", "Payment link emailed"
+    POLICY_OVERRIDDEN = "policy_overridden", "Booking policy overridden"
+    CLIENT_EXPORTED = "client_exported", "Client data exported"
+    CLIENT_ERASED = "client_erased", "Client data erased"

@@ -11,6 +11,7 @@ from wagtail_modeladmin.options import modeladmin_register
 
 from coaching.backoffice import urls as backoffice_urls
 from coaching.backoffice.bookings import BookingsGroup
+from coaching.backoffice.packages import PackagesGroup, PackageViewSet, PromotionCodeViewSet
 from coaching.backoffice.permissions import can_manage_coach, is_owner
 from coaching.backoffice.session_types import SessionTypeViewSet
 from coaching.backoffice.snippets import CoachViewSet, WorkshopSeriesViewSet, WorkshopViewSet
@@ -22,7 +23,10 @@ register_snippet(CoachViewSet)
 register_snippet(SessionTypeViewSet)
 register_snippet(WorkshopViewSet)
 register_snippet(WorkshopSeriesViewSet)
+register_snippet(PackageViewSet)
+register_snippet(PromotionCodeViewSet)
 modeladmin_register(BookingsGroup)
+modeladmin_register(PackagesGroup)
 
 
 @hooks.register("register_admin_urls")

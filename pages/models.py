@@ -1,6 +1,7 @@
 """Wagtail page types. Queries a page needs live in small named methods, not in templates."""
 
 from django.db import models
+from django.db.models import Prefetch
 from django.utils import timezone
 from wagtail.admin.panels import FieldPanel
 from wagtail.fields import StreamField
@@ -56,7 +57,19 @@ class CoachIndexPage(Page):
     max_count = 1
 
     def coach_pages(self):
-        return CoachPage.objects.child_of(self).live().select_related("coach", "coach__photo").order_by("path")
+        """The coach pages, each coach with the session types guests see (`guest_session_types`)."""
+        from coaching.models import SessionType
+
+        guest_types = Prefetch(
+            "coach__session_types", queryset=SessionType.objects.for_guests(), to_attr="guest_session_types"
+        )
+        return (
+            CoachPage.objects.child_of(self)
+            .live()
+            .select_related("coach", "coach__photo")
+            .prefetch_related(guest_types)
+            .order_by("path")
+        )
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)

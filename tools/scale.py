@@ -40,9 +40,9 @@ PAGES = [
 ]
 
 
-def start_servers(count: int, *, workers: int, env: dict, log) -> list[subprocess.Popen]:
+def start_servers(count: int, *, workers: int, env: dict, log, first_port: int = FIRST_PORT) -> list[subprocess.Popen]:
     servers = []
-    for port in range(FIRST_PORT, FIRST_PORT + count):
+    for port in range(first_port, first_port + count):
         servers.append(
             subprocess.Popen(
                 [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{HOST}:{port}"]
@@ -53,7 +53,7 @@ def start_servers(count: int, *, workers: int, env: dict, log) -> list[subproces
                 stderr=log,
             )
         )
-    for port in range(FIRST_PORT, FIRST_PORT + count):
+    for port in range(first_port, first_port + count):
         wait_until_up(port=port)
     return servers
 

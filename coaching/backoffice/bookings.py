@@ -12,7 +12,7 @@ import zoneinfo
 from django import forms
 from django.db import transaction
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from wagtail.admin import messages
 from wagtail.admin.forms import WagtailAdminModelForm
@@ -25,6 +25,7 @@ from wagtail_modeladmin.views import CreateView, DeleteView, EditView, InspectVi
 
 from coaching.intake import answer_text
 from coaching.models import AvailabilityBlock, Booking, CoachBusySlot, Refund, WaitlistEntry
+from coaching.money import format_money, to_major_units
 from coaching.places import meeting_place
 from coaching.services.availability import (
     BlockChange,
@@ -34,8 +35,10 @@ from coaching.services.availability import (
     preview_remove_availability_block,
     remove_availability_block,
 )
-from coaching.wallclock import format_span_in_zone
+from coaching.vocabulary import LogAction
+from coaching.wallclock import format_in_zone, format_span_in_zone
 
+from .desk import booking_facts, cancel_label, desk_context, what_label, when_label
 from .exports import SafeExportIndexView
 from .permissions import (
     can_use_back_office,
@@ -59,7 +62,8 @@ class ScopedPermissionHelper(PermissionHelper):
     coach_may_change = True
 
     def _in_scope(self, user, obj) -> bool:
-        return self.visible(user).filter(pk=obj.pk).exists()
+        # The owner sees every row: no query per row of a listing.
+        return is_owner(user) or self.visible(user).filter(pk=obj.pk).exists()
 
     def user_can_list(self, user):
         return can_use_back_office(user)
@@ -104,20 +108,21 @@ class BookingButtonHelper(ButtonHelper):
             buttons.append(
                 {
                     "url": reverse("coaching_admin:cancel_booking", args=[obj.pk]),
-                    "label": "Cancel",
+                    "label": "Cancel…",
                     "classname": " ".join(["button", "button-secondary", "no", *(classnames_add or [])]),
-                    "title": f"Cancel booking {obj.reference}",
+                    "title": cancel_label(obj),
                 }
             )
         return buttons
 
 
-def _local(moment):
-    return timezone.localtime(moment).strftime("%a %d %b %Y, %H:%M")
-
-
 class BookingInspectView(InspectView):
-    """The booking's details and log, and its refunds not made yet with a Retry button each."""
+    """The booking's details (readable: the coach's time with its zone named, money as money), the
+    desk's actions (cancel, move, refund part, attendance, client data), its refunds not made yet
+    with a Retry button each, and its log."""
+
+    def get_fields_dict(self):
+        return booking_facts(self.instance)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -126,6 +131,13 @@ class BookingInspectView(InspectView):
             .select_related("booking")
             .order_by("created_at")
         )
+        context["desk"] = desk_context(self.instance)
+        zone = self.instance.host.zone
+        entries = list(self.instance.log_entries.select_related("actor_user"))
+        for entry in entries:
+            entry.at_display = format_in_zone(entry.at, zone, "%a %d %b %Y, %H:%M:%S")
+            entry.action_label = LogAction(entry.action).label if entry.action in LogAction.values else entry.action
+        context["log_entries"] = entries
         return context
 
 
@@ -137,26 +149,29 @@ class BookingAdmin(ModelAdmin):
     menu_icon = "date"
     inspect_view_enabled = True
     inspect_template_name = "coaching/admin/booking_inspect.html"
+    index_template_name = "coaching/admin/booking_index.html"
     permission_helper_class = BookingPermissionHelper
     button_helper_class = BookingButtonHelper
-    list_display = ["reference", "guest_name", "guest_email", "what", "when", "status", "amount_due_display"]
-    list_filter = ["status", "coach", "workshop", "start_at"]
+    list_display = ["reference", "client", "what", "when", "status_label", "price", "paid", "attendance_label"]
+    list_filter = ["status", "attendance", "coach", "workshop", "start_at"]
     search_fields = ["guest_name", "guest_email", "reference"]
-    list_select_related = ["coach", "workshop"]
+    list_select_related = ["coach", "workshop__host"]
     list_export = [
         "reference",
-        "status",
+        "status_label",
         "what",
+        "when",
         "start_at",
         "end_at",
         "seats",
         "guest_name",
         "guest_email",
         "guest_phone",
-        "amount_due",
-        "amount_paid",
-        "amount_refunded",
+        "price_major",
+        "paid_major",
+        "refunded_major",
         "currency",
+        "attendance_label",
         "created_at",
         "where",
         "answers",
@@ -189,13 +204,66 @@ class BookingAdmin(ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return visible_bookings(request.user).select_related("coach", "workshop")
+        return visible_bookings(request.user).select_related("coach", "workshop__host")
 
-    @staticmethod
-    def what(obj):
-        if obj.workshop_id:
-            return obj.workshop.title
-        return f"{obj.session_title or '1-on-1'} with {obj.coach.name}"
+    # Columns (and CSV cells) in the owner's words: the coach's time with its zone named, money in
+    # the currency's real units, labels rather than codes.
+    def client(self, obj):
+        # The name only: the email address is on the booking's page and found by the search.
+        return obj.guest_name
+
+    client.short_description = "Client"
+
+    def what(self, obj):
+        return what_label(obj)
+
+    what.short_description = "What"
+
+    def when(self, obj):
+        return when_label(obj)
+
+    when.short_description = "When (coach's time)"
+
+    def status_label(self, obj):
+        return obj.get_status_display()
+
+    status_label.short_description = "Status"
+
+    def price(self, obj):
+        return format_money(obj.amount_due, obj.currency)
+
+    price.short_description = "Price"
+
+    def paid(self, obj):
+        if not obj.amount_paid:
+            return "—"
+        if obj.amount_refunded:
+            refunded = format_money(obj.amount_refunded, obj.currency)
+            return f"{format_money(obj.amount_paid, obj.currency)} ({refunded} refunded)"
+        return format_money(obj.amount_paid, obj.currency)
+
+    paid.short_description = "Paid"
+
+    # The CSV's amounts: numbers in the currency's real units (30.00, not 3000), for a spreadsheet.
+    def price_major(self, obj):
+        return str(to_major_units(obj.amount_due, obj.currency))
+
+    price_major.short_description = "Price"
+
+    def paid_major(self, obj):
+        return str(to_major_units(obj.amount_paid, obj.currency))
+
+    paid_major.short_description = "Paid"
+
+    def refunded_major(self, obj):
+        return str(to_major_units(obj.amount_refunded, obj.currency))
+
+    refunded_major.short_description = "Refunded"
+
+    def attendance_label(self, obj):
+        return obj.get_attendance_display() if obj.attendance else "—"
+
+    attendance_label.short_description = "Attendance"
 
     @staticmethod
     def where(obj):
@@ -206,10 +274,6 @@ class BookingAdmin(ModelAdmin):
     def answers(obj):
         """The guest's intake answers in one cell: "Question: answer; …"."""
         return "; ".join(f"{answer['question']}: {answer_text(answer)}" for answer in obj.intake_answers or [])
-
-    @staticmethod
-    def when(obj):
-        return _local(obj.start_at)
 
 
 def _block_in_coach_time(block: AvailabilityBlock) -> str:
@@ -437,6 +501,14 @@ class WaitlistAdmin(ModelAdmin):
         return visible_waitlist(request.user).select_related("workshop").order_by("workshop__start_at", "joined_at")
 
 
+# The owner's desk screens in the Bookings menu (backoffice/desk.py, notifications.py, clients.py).
+DESK_MENU = [
+    ("Book for a client", reverse_lazy("coaching_admin:book_for_client"), "book-for-a-client", "plus"),
+    ("Notifications", reverse_lazy("coaching_admin:notifications"), "notifications", "mail"),
+    ("Client data", reverse_lazy("coaching_admin:client"), "client-data", "user"),
+]
+
+
 class BackOfficeMenuItem(MenuItem):
     def is_shown(self, request):
         return can_use_back_office(request.user)
@@ -471,4 +543,8 @@ class BookingsGroup(ModelAdminGroup):
                 order=order + 1,
             )
         )
+        items += [
+            BackOfficeMenuItem(label, url, name=name, icon_name=icon, order=order + 2 + n)
+            for n, (label, url, name, icon) in enumerate(DESK_MENU)
+        ]
         return items

@@ -9,7 +9,16 @@ to a Coach row is the stronger statement. Everyone else sees nothing.
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from coaching.models import AvailabilityBlock, Booking, Coach, CoachBusySlot, Refund, WaitlistEntry, Workshop
+from coaching.models import (
+    AvailabilityBlock,
+    Booking,
+    Coach,
+    CoachBusySlot,
+    Notification,
+    Refund,
+    WaitlistEntry,
+    Workshop,
+)
 
 OWNER_PERMISSION = "coaching.change_booking"
 
@@ -17,7 +26,10 @@ OWNER_PERMISSION = "coaching.change_booking"
 def coach_of(user) -> Coach | None:
     if not user.is_authenticated:
         return None
-    return Coach.objects.filter(user=user).first()
+    # Asked many times a request (every row's buttons): looked up once per user object, i.e. per request.
+    if not hasattr(user, "_coaching_coach"):
+        user._coaching_coach = Coach.objects.filter(user=user).first()
+    return user._coaching_coach
 
 
 def is_owner(user) -> bool:
@@ -60,6 +72,16 @@ def visible_waitlist(user) -> QuerySet[WaitlistEntry]:
 
 def visible_refunds(user) -> QuerySet[Refund]:
     return Refund.objects.filter(booking__in=visible_bookings(user))
+
+
+def visible_notifications(user) -> QuerySet[Notification]:
+    """The owner: every outbox row. A coach: the emails of their own bookings and of the waiting
+    lists of the workshops they host (never the owner's alerts without a booking)."""
+    if is_owner(user):
+        return Notification.objects.all()
+    return Notification.objects.filter(
+        Q(booking__in=visible_bookings(user)) | Q(waitlist_entry__in=visible_waitlist(user))
+    )
 
 
 def visible_availability(user) -> QuerySet[AvailabilityBlock]:

@@ -10,9 +10,11 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 from coaching.models import SessionType
 
 from .permissions import visible_coaches
+from .scoping import OwnRowsOnly, session_types_in_reach
 
 
-class SessionTypeViewSet(SnippetViewSet):
+class SessionTypeViewSet(OwnRowsOnly, SnippetViewSet):
+    scope = staticmethod(session_types_in_reach)
     model = SessionType
     icon = "time"
     menu_label = "Session types"

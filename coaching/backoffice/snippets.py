@@ -20,10 +20,12 @@ from coaching.models import Coach, Workshop, WorkshopSeries
 from .forms import CoachForm, WorkshopForm
 from .hours import SchedulePreviewPanel
 from .permissions import visible_coaches
+from .scoping import OwnRowsOnly, coaches_in_reach, workshops_in_reach
 from .session_types import CoachSessionTypesPanel
 
 
-class CoachViewSet(SnippetViewSet):
+class CoachViewSet(OwnRowsOnly, SnippetViewSet):
+    scope = staticmethod(coaches_in_reach)
     model = Coach
     icon = "user"
     menu_label = "Coaches"
@@ -160,7 +162,8 @@ class WorkshopEditView(WorkshopRefusalsAsErrors, EditView):
     pass
 
 
-class WorkshopViewSet(SnippetViewSet):
+class WorkshopViewSet(OwnRowsOnly, SnippetViewSet):
+    scope = staticmethod(workshops_in_reach)
     model = Workshop
     icon = "group"
     menu_label = "Workshops"

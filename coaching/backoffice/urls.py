@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import google, recurring, sign_in, views, workshops
+from . import book_for_client, clients, desk, google, notifications, packages, recurring, sign_in, views, workshops
 
 tools = [
     path("bulk-add-slots/", views.bulk_add_view, name="bulk_add"),
@@ -12,6 +12,21 @@ tools = [
     path("workshops/<int:pk>/", workshops.workshop_overview_view, name="workshop"),
     path("workshops/<int:pk>/cancel/", workshops.cancel_workshop_view, name="cancel_workshop"),
     path("refunds/<int:pk>/retry/", workshops.retry_refund_view, name="retry_refund"),
+    # The owner's desk.
+    path("bookings/<int:pk>/attendance/", desk.attendance_view, name="attendance"),
+    path("bookings/<int:pk>/refund/", desk.refund_view, name="refund_booking"),
+    path("bookings/<int:pk>/move/", desk.move_view, name="move_booking"),
+    path("book-for-a-client/", book_for_client.book_for_client_view, name="book_for_client"),
+    path("notifications/", notifications.notifications_view, name="notifications"),
+    path("notifications/<int:pk>/", notifications.notification_detail_view, name="notification"),
+    path("notifications/<int:pk>/retry/", notifications.retry_notification_view, name="retry_notification"),
+    path("clients/", clients.client_view, name="client"),
+    path("clients/export/", clients.export_view, name="client_export"),
+    path("clients/erase/", clients.erase_view, name="client_erase"),
+    path("package-purchases/<int:pk>/", packages.purchase_view, name="package_purchase"),
+    path("package-purchases/<int:pk>/extend/", packages.extend_purchase_view, name="extend_package"),
+    path("package-purchases/<int:pk>/adjust/", packages.adjust_credits_view, name="adjust_package_credits"),
+    path("package-purchases/<int:pk>/refund/", packages.refund_purchase_view, name="refund_package"),
 ]
 
 google_calendar = [

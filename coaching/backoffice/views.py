@@ -8,7 +8,6 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -28,8 +27,15 @@ from coaching.services.availability import (
 from coaching.vocabulary import Actor
 from coaching.wallclock import local_day_bounds
 
+from .desk import cancel_label
 from .forms import BulkAddForm, CancelBookingForm, RemoveAvailabilityForm
-from .permissions import can_use_back_office, is_owner, require_back_office, visible_bookings, visible_coaches
+from .permissions import (
+    can_use_back_office,
+    require_back_office,
+    visible_bookings,
+    visible_coaches,
+    visible_notifications,
+)
 
 
 def bulk_add_view(request):
@@ -99,13 +105,15 @@ def cancel_booking_view(request, pk):
             return TemplateResponse(
                 request,
                 "coaching/admin/cancel_booking.html",
-                {"booking": booking, "form": form},
+                {"booking": booking, "form": form, "cancel_label": cancel_label(booking)},
                 status=error.http_status,
             )
         messages.success(request, f"Booking {booking.reference} cancelled.")
         return redirect(inspect_url)
     return TemplateResponse(
-        request, "coaching/admin/cancel_booking.html", {"booking": booking, "form": form, "inspect_url": inspect_url}
+        request,
+        "coaching/admin/cancel_booking.html",
+        {"booking": booking, "form": form, "inspect_url": inspect_url, "cancel_label": cancel_label(booking)},
     )
 
 
@@ -137,20 +145,24 @@ class BookingsDashboardPanel(Component):
             ),
             "broken_coaches": list(coaches.filter(google_status=Coach.GoogleStatus.BROKEN)),
             "failed_notifications": 0,
+            "notifications_url": reverse("coaching_admin:notifications") + "?status=failed",
+            # No-shows of the last 30 days, and the list of them.
+            "no_show_count": bookings.filter(
+                attendance=Booking.Attendance.NO_SHOW, start_at__gte=now - timedelta(days=30)
+            ).count(),
+            "no_shows_url": reverse("coaching_booking_modeladmin_index")
+            + "?"
+            + urlencode({"attendance": Booking.Attendance.NO_SHOW}),
             "bookings_url": reverse("coaching_booking_modeladmin_index"),
             # Aware instants, so the list filters on exactly this week in the admin's zone.
             "week_url": reverse("coaching_booking_modeladmin_index")
             + "?"
             + urlencode({"start_at__gte": week_start.isoformat(), "start_at__lt": week_end.isoformat()}),
             "bulk_add_url": reverse("coaching_admin:bulk_add"),
+            "book_for_client_url": reverse("coaching_admin:book_for_client"),
             "zone": zone,
         }
-        if is_owner(user):
-            context["failed_notifications"] = Notification.objects.filter(status=Notification.Status.FAILED).count()
-        else:
-            context["failed_notifications"] = Notification.objects.filter(
-                Q(booking__in=bookings), status=Notification.Status.FAILED
-            ).count()
+        context["failed_notifications"] = visible_notifications(user).filter(status=Notification.Status.FAILED).count()
         return context
 
     def render_html(self, parent_context=None):

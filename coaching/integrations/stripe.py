@@ -118,11 +118,14 @@ def create_checkout_session(
     cancel_url: str,
     expires_at: datetime,
     idempotency_key: str,
+    metadata: dict | None = None,
 ) -> CheckoutSession:
     """Open a Checkout Session with the price set here on the server (minor units), never by the form.
 
     The same `idempotency_key` with the same parameters returns the session Stripe already made.
+    `metadata` says what the checkout buys (default: the booking `reference`); the webhook reads it.
     """
+    metadata = metadata or {"booking_reference": reference}
     params = {
         "mode": "payment",
         "line_items": [
@@ -136,8 +139,8 @@ def create_checkout_session(
             }
         ],
         "client_reference_id": reference,
-        "metadata": {"booking_reference": reference},
-        "payment_intent_data": {"metadata": {"booking_reference": reference}},
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata},
         "customer_email": customer_email,
         "success_url": success_url,
         "cancel_url": cancel_url,

@@ -26,6 +26,8 @@ from .coaches import Coach, Workshop, WorkshopSeries
 from .hours import WEEKDAY_NAMES, DateOverride, TimeOff, WeeklyHours
 from .outbox import Notification
 from .owner_settings import BookingPolicy
+from .packages import CreditUse, Package, PackageLog, PackageOrder, PackagePurchase
+from .promotions import PromotionCode, PromotionRedemption
 from .recurring import BookingSeries
 from .refunds import Refund
 from .session_types import MAX_BUFFER_MINUTES, IntakeQuestion, LocationKind, QuestionKind, SessionType
@@ -40,9 +42,16 @@ __all__ = [
     "BookingPolicy",
     "BookingSeries",
     "Coach",
+    "CreditUse",
     "CoachBusySlot",
     "DateOverride",
     "Notification",
+    "Package",
+    "PackageLog",
+    "PackageOrder",
+    "PackagePurchase",
+    "PromotionCode",
+    "PromotionRedemption",
     "ProcessedStripeEvent",
     "Refund",
     "SessionType",

@@ -68,6 +68,11 @@ class Booking(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired (unpaid)"
 
+    class Attendance(models.TextChoices):
+        NOT_MARKED = "", "Not marked"
+        ATTENDED = "attended", "Attended"
+        NO_SHOW = "no_show", "No-show"
+
     reference = models.CharField(max_length=16, unique=True, default=new_booking_reference, editable=False)
     coach = models.ForeignKey(
         Coach,
@@ -139,6 +144,14 @@ class Booking(models.Model):
         "coaching.BookingSeries", null=True, blank=True, on_delete=models.PROTECT, related_name="occurrences"
     )
     series_number = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    # The owner's desk: who turned up, money taken outside Stripe, a client's data erased.
+    attendance = models.CharField(max_length=10, choices=Attendance.choices, blank=True, default="")
+    attendance_marked_at = models.DateTimeField(null=True, blank=True)
+    payment_note = models.CharField(
+        max_length=500, blank=True, help_text="How a payment taken outside Stripe was made (cash, bank transfer…)."
+    )
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

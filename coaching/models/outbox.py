@@ -26,6 +26,10 @@ class Notification(models.Model):
     waitlist_entry = models.ForeignKey(
         "coaching.WaitlistEntry", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
+    # Set for the emails of a package purchase (its link, credits and expiry).
+    package_purchase = models.ForeignKey(
+        "coaching.PackagePurchase", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     kind = models.CharField(max_length=40)
     recipient = models.EmailField()
     dedupe_key = models.CharField(max_length=200, unique=True)

@@ -19,7 +19,7 @@ from coaching.wallclock import days_of_month, following_month, month_bounds, pre
 from .intervals import Slot
 from .loading import load_coach_intervals, seats_taken_annotation
 from .session_rules import SessionRules, booking_rules, resolve_rules
-from .slots import compute_free_slots, free_slots
+from .slots import free_slots, in_bookable_window, open_slots
 from .workshops import listing_state
 
 
@@ -61,6 +61,10 @@ class MonthSchedule:
     coach: Coach | None = None
     session_type: SessionType | None = None
     rules: SessionRules | None = None
+    # The shared cache's key for this month's parts when it came through schedule/cache.py, and
+    # until when the clock alone leaves this grid as it is (`schedule/cache.py`, `still_true_until`).
+    cache_key: str = ""
+    valid_until: datetime | None = None
 
     @property
     def first_day(self) -> date:
@@ -121,6 +125,64 @@ def _offers(workshops: Iterable[Workshop], *, now: datetime) -> list[WorkshopOff
     ]
 
 
+@dataclass
+class MonthParts:
+    """What a coach's month grid is made of before the clock is applied: the sessions nothing blocks
+    (whatever the hour) and the workshops the coach hosts, with seats taken as of `at`.
+
+    Only lapsing holds and waiting-list offers change them as time passes (`schedule/cache.py`
+    keeps them no longer than that); the bookable window and "not started yet" are applied on read.
+    """
+
+    slots: list[Slot]
+    workshops: list[Workshop]
+    at: datetime
+    rules: SessionRules | None = None  # the session type's, whose length and buffer made `slots`
+    lapse_at: datetime | None = None  # when time alone changes them (set by the cache)
+
+
+def load_month_parts(
+    *, coach: Coach, year: int, month: int, tz: zoneinfo.ZoneInfo, now: datetime, rules: SessionRules | None
+) -> MonthParts:
+    """Four queries whatever the month holds (one for an inactive coach or one offering no session
+    type: its hosted workshops only). `rules`: the session type's length, buffer, notice, horizon."""
+    start, end = month_bounds(year, month, tz)
+    if coach.is_active and rules is not None:
+        intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now, rules=rules)
+        return MonthParts(
+            slots=open_slots(rules, intervals, start=start, end=end),
+            workshops=intervals.workshops,
+            at=now,
+            rules=rules,
+        )
+    workshops = list(
+        Workshop.objects.filter(host=coach, start_at__lt=end, end_at__gt=start).annotate(
+            seats_taken=seats_taken_annotation(now)
+        )
+    )
+    return MonthParts(slots=[], workshops=workshops, at=now)
+
+
+def month_from_parts(
+    parts: MonthParts,
+    *,
+    coach: Coach,
+    year: int,
+    month: int,
+    tz: zoneinfo.ZoneInfo,
+    now: datetime,
+    session_type: SessionType | None = None,
+) -> MonthSchedule:
+    """The grid at `now`: the slots inside the bookable window, the workshops not started yet."""
+    start, end = month_bounds(year, month, tz)
+    slots = in_bookable_window(parts.rules, parts.slots, now=now) if parts.rules is not None else []
+    offers = [offer for offer in _offers(parts.workshops, now=now) if start <= offer.workshop.start_at < end]
+    days = group_by_day(year=year, month=month, zone=tz, slots=slots, offers=offers)
+    return MonthSchedule(
+        year=year, month=month, zone=tz, days=days, coach=coach, session_type=session_type, rules=parts.rules
+    )
+
+
 def get_month_schedule(
     *,
     coach: Coach,
@@ -135,29 +197,15 @@ def get_month_schedule(
 
     Days are the viewer's days (a 23:30 UTC slot is on the next day in Asia/Tokyo). Free 1-on-1
     slots are merged with the coach's bookable workshops (published, not started; full ones are
-    included and marked full). Runs four queries whatever the month holds.
+    included and marked full). Runs four queries whatever the month holds. (Guest pages read it
+    through `schedule/cache.py`, which keeps the parts where every web process sees them.)
     """
     now = now or timezone.now()
-    start, end = month_bounds(year, month, tz)
     if session_type is None and coach.is_active:
         session_type = coach.default_session_type()
     rules = resolve_rules(coach, session_type=session_type) if session_type is not None else None
-    if coach.is_active and rules is not None:
-        intervals = load_coach_intervals(coach=coach, start=start, end=end, now=now, rules=rules)
-        slots = compute_free_slots(rules, intervals, start=start, end=end, now=now)
-        workshops = intervals.workshops
-    else:
-        slots = []
-        workshops = list(
-            Workshop.objects.filter(host=coach, start_at__lt=end, end_at__gt=start).annotate(
-                seats_taken=seats_taken_annotation(now)
-            )
-        )
-    offers = [offer for offer in _offers(workshops, now=now) if start <= offer.workshop.start_at < end]
-    days = group_by_day(year=year, month=month, zone=tz, slots=slots, offers=offers)
-    return MonthSchedule(
-        year=year, month=month, zone=tz, days=days, coach=coach, session_type=session_type, rules=rules
-    )
+    parts = load_month_parts(coach=coach, year=year, month=month, tz=tz, now=now, rules=rules)
+    return month_from_parts(parts, coach=coach, year=year, month=month, tz=tz, now=now, session_type=session_type)
 
 
 def get_workshops_month(*, year: int, month: int, tz: zoneinfo.ZoneInfo, now: datetime | None = None) -> MonthSchedule:

@@ -35,13 +35,24 @@ def bookable_window(
     return resolved.bookable_window(now=now)
 
 
+def open_slots(rules: SessionRules, intervals: CoachIntervals, *, start: datetime, end: datetime) -> list[Slot]:
+    """Sessions of `rules`' length starting in [start, end) that nothing blocks, whatever the time
+    now (the bookable window — notice and horizon — is applied by `in_bookable_window`)."""
+    candidates = candidate_starts(intervals.availability, length=rules.length, step=rules.step)
+    free = remove_blocked(candidates, intervals.blockers(rules.buffer))
+    return [slot for slot in free if start <= slot.start_at < end]
+
+
+def in_bookable_window(rules: SessionRules, slots: list[Slot], *, now: datetime) -> list[Slot]:
+    """The slots a guest may book at `now`: not in the past, nor inside the notice, nor past the horizon."""
+    earliest, latest = rules.bookable_window(now=now)
+    return [slot for slot in slots if max(earliest, now) <= slot.start_at <= latest]
+
+
 def compute_free_slots(
     rules: SessionRules, intervals: CoachIntervals, *, start: datetime, end: datetime, now: datetime
 ) -> list[Slot]:
-    earliest, latest = rules.bookable_window(now=now)
-    candidates = candidate_starts(intervals.availability, length=rules.length, step=rules.step)
-    free = remove_blocked(candidates, intervals.blockers(rules.buffer))
-    return [slot for slot in free if start <= slot.start_at < end and max(earliest, now) <= slot.start_at <= latest]
+    return in_bookable_window(rules, open_slots(rules, intervals, start=start, end=end), now=now)
 
 
 def free_slots(

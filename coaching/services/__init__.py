@@ -11,6 +11,8 @@ Modules, by concern:
 - `availability`: adding and removing a coach's availability blocks.
 - `outbox`, `delivery`, `email_content`: the emails each change owes, sent and rendered.
 - `google_sync`: the coach's Google Calendar.
+- `attendance`, `desk` (book for a client, move as staff), `client_data` (export, erase): the
+  owner's desk.
 - `log`: the append-only booking log. `enqueue`: handing work to the worker by task name.
 """
 

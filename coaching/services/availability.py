@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from coaching.freshness import schedule_changed
 from coaching.models import AvailabilityBlock, Booking, Coach, Workshop
 from coaching.schedule.loading import fetch_availability_rules
 from coaching.schedule.rules import subtract
@@ -260,6 +261,7 @@ def bulk_add_availability(
         created = AvailabilityBlock.objects.bulk_create(
             AvailabilityBlock(coach=locked, start_at=span.start_at, end_at=span.end_at) for span in plan.to_create
         )
+        schedule_changed(coach_id=locked.pk)  # a bulk write sends no model signal
     return BulkAddResult(coach=locked, to_create=plan.to_create, skipped=plan.skipped, created=created)
 
 
@@ -310,6 +312,7 @@ def remove_availability(*, coach: Coach, start_date: date, end_date: date) -> Re
         AvailabilityBlock.objects.bulk_create(
             AvailabilityBlock(coach=locked, start_at=piece.start_at, end_at=piece.end_at) for piece in plan.pieces_kept
         )
+        schedule_changed(coach_id=locked.pk)
     return plan
 
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -44,6 +45,20 @@ class Guest:
     timezone: str = "UTC"
 
 
+class Tender(Protocol):
+    """Something other than the checkout that pays for a booking, in the booking's own transaction:
+    a package credit (services/packages.py) or a promotion code (services/promotions.py)."""
+
+    note: str  # for the booking log, once charged
+
+    def charge(self, booking: Booking, *, now: datetime) -> None:
+        """Before the booking is saved: lock what pays, refuse (BookingError) if it cannot, and set
+        the booking's `amount_due` to what is left for the guest to pay."""
+
+    def spent(self, booking: Booking, *, now: datetime) -> None:
+        """After it is saved (same transaction): record what paid for it."""
+
+
 @dataclass
 class BookingResult:
     booking: Booking
@@ -62,7 +77,10 @@ def create_booking(
     user=None,
     actor: str = Actor.GUEST,
     offer: WaitlistEntry | None = None,
+    tender: Tender | None = None,
     now: datetime | None = None,
+    staff=None,
+    price: int | None = None,
 ) -> BookingResult:
     """Book a 1-on-1 slot (`coach` + `session_type` + `start_at`) or `seats` in a `workshop`.
 
@@ -75,10 +93,15 @@ def create_booking(
     comes back CONFIRMED; a paid one comes back PENDING_PAYMENT with a hold of
     BOOKING_HOLD_MINUTES and a checkout URL. Workshop seats offered to the waiting list count as
     taken, except those of `offer` (a waiting-list entry claiming its offer: its seats are used and
-    the offer marked claimed, in the same transaction). Raises a BookingError subclass with a
-    guest-readable message (slot taken, sold out, not enough seats, past, notice, horizon, outside
-    availability, offer lapsed or claimed, payment unavailable, busy); nothing is left behind when
-    it raises.
+    the offer marked claimed, in the same transaction). A `tender` (package credit, promotion code)
+    pays all or part of the price inside the same transaction; nothing left to pay confirms at once.
+    Raises a BookingError subclass with a guest-readable message (slot taken, sold out, not enough
+    seats, past, notice, horizon, outside availability, offer lapsed or claimed, the tender's
+    refusal, payment unavailable, busy); nothing is left behind when it raises.
+
+    The owner's desk (services/desk.py) books for a client with `staff` (the staff user its log
+    names; `user` stays the client's own account, if any) and may set a 1-on-1 session's `price`
+    (0: free, confirmed at once).
     """
     if (coach is None) == (workshop is None):
         raise NotBookable("Choose either a coach's session or a workshop.")
@@ -87,7 +110,14 @@ def create_booking(
     with booking_transaction():
         if workshop is not None:
             booking = _reserve_seats(
-                workshop=workshop, seats=seats, guest=guest, user=user, actor=actor, offer=offer, now=now
+                workshop=workshop,
+                seats=seats,
+                guest=guest,
+                user=user,
+                actor=actor,
+                offer=offer,
+                tender=tender,
+                now=now,
             )
         else:
             if start_at is None:
@@ -100,7 +130,10 @@ def create_booking(
                 guest=guest,
                 user=user,
                 actor=actor,
+                tender=tender,
                 now=now,
+                staff=staff,
+                price=price,
             )
 
     if booking.status != Booking.Status.PENDING_PAYMENT:
@@ -162,7 +195,10 @@ def _reserve_slot(
     guest: Guest,
     user,
     actor: str,
+    tender: Tender | None,
     now: datetime,
+    staff=None,
+    price: int | None = None,
 ) -> Booking:
     coach = lock_coach(coach)
     if not coach.is_active:
@@ -178,19 +214,27 @@ def _reserve_slot(
         start_at=slot.start_at,
         end_at=slot.end_at,
         seats=1,
-        price=session_type.price_amount,
+        price=session_type.price_amount if price is None else price,
         currency=session_type.currency,
         now=now,
         coach=coach,
         **snapshot,
     )
-    _save_new(booking)
-    _record_created(booking, actor=actor, user=user)
+    _save_new(booking, tender=tender, now=now)
+    _record_created(booking, actor=actor, user=staff or user, tender=tender)
     return booking
 
 
 def _reserve_seats(
-    *, workshop: Workshop, seats: int, guest: Guest, user, actor: str, offer: WaitlistEntry | None, now: datetime
+    *,
+    workshop: Workshop,
+    seats: int,
+    guest: Guest,
+    user,
+    actor: str,
+    offer: WaitlistEntry | None,
+    tender: Tender | None,
+    now: datetime,
 ) -> Booking:
     if not isinstance(seats, int) or seats < 1 or seats > MAX_SEATS_PER_BOOKING:
         raise InvalidDetails(f"Please choose between 1 and {MAX_SEATS_PER_BOOKING} seats.")
@@ -213,10 +257,10 @@ def _reserve_seats(
         now=now,
         workshop=workshop,
     )
-    _save_new(booking)
+    _save_new(booking, tender=tender, now=now)
     if offer is not None:
         take_offer(offer, booking=booking, now=now)
-    _record_created(booking, actor=actor, user=user)
+    _record_created(booking, actor=actor, user=user, tender=tender)
     return booking
 
 
@@ -227,13 +271,11 @@ def coach_bookings_near(coach: Coach, slot: Slot):
 
 
 def _new_booking(*, guest: Guest, user, start_at, end_at, seats, price, currency, now, **target) -> Booking:
-    paid = price > 0
-    return Booking(
+    booking = Booking(
         **target,
         start_at=start_at,
         end_at=end_at,
         seats=seats,
-        status=Booking.Status.PENDING_PAYMENT if paid else Booking.Status.CONFIRMED,
         guest_name=guest.name.strip(),
         guest_email=guest.email.strip(),
         guest_phone=guest.phone.strip(),
@@ -242,12 +284,23 @@ def _new_booking(*, guest: Guest, user, start_at, end_at, seats, price, currency
         user=user if getattr(user, "is_authenticated", False) else None,
         amount_due=price * seats,
         currency=currency,
-        hold_expires_at=now + timedelta(minutes=settings.BOOKING_HOLD_MINUTES) if paid else None,
-        confirmed_at=None if paid else now,
     )
+    _set_payment_state(booking, now=now)
+    return booking
 
 
-def _save_new(booking: Booking) -> None:
+def _set_payment_state(booking: Booking, *, now: datetime) -> None:
+    """Something to pay: a hold awaiting payment. Nothing: confirmed at once."""
+    paid = booking.amount_due > 0
+    booking.status = Booking.Status.PENDING_PAYMENT if paid else Booking.Status.CONFIRMED
+    booking.hold_expires_at = now + timedelta(minutes=settings.BOOKING_HOLD_MINUTES) if paid else None
+    booking.confirmed_at = None if paid else now
+
+
+def _save_new(booking: Booking, *, tender: Tender | None = None, now: datetime | None = None) -> None:
+    if tender is not None:
+        tender.charge(booking, now=now)
+        _set_payment_state(booking, now=now)
     try:
         # Field validation only: the check constraints are the database's job (validating them here
         # would cost one query each), and their IntegrityError is handled by the caller.
@@ -256,11 +309,14 @@ def _save_new(booking: Booking) -> None:
         messages = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
         raise InvalidDetails(f"Please check your details ({messages}).") from exc
     booking.save()
+    if tender is not None:
+        tender.spent(booking, now=now)
 
 
-def _record_created(booking: Booking, *, actor: str, user) -> None:
+def _record_created(booking: Booking, *, actor: str, user, tender: Tender | None = None) -> None:
     if booking.status == Booking.Status.CONFIRMED:
-        log_booking(booking, LogAction.CONFIRMED, actor=actor, user=user, message="Free booking confirmed at once.")
+        message = f"{tender.note} Confirmed at once." if tender else "Free booking confirmed at once."
+        log_booking(booking, LogAction.CONFIRMED, actor=actor, user=user, message=message)
         announce(booking, Change.CONFIRMED, actor=actor)
     else:
         log_booking(
@@ -268,7 +324,7 @@ def _record_created(booking: Booking, *, actor: str, user) -> None:
             LogAction.HELD,
             actor=actor,
             user=user,
-            message=f"Held for payment until {booking.hold_expires_at:%H:%M} UTC.",
+            message=f"{tender.note + ' ' if tender else ''}Held for payment until {booking.hold_expires_at:%H:%M} UTC.",
             amount_due=booking.amount_due,
             currency=booking.currency,
         )

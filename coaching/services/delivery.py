@@ -22,7 +22,7 @@ from coaching.vocabulary import Actor, LogAction
 
 from .email_content import render_email
 from .log import log_booking
-from .outbox import CLAIM_LEASE, max_attempts, owe, record_reminder, retry_delay
+from .outbox import CLAIM_LEASE, max_attempts, owe, record_reminder, retry_delay, schedule_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,11 @@ def deliver_notification(notification_id: int, *, now: datetime | None = None) -
     if not claimed:
         return "skipped"
     notification = Notification.objects.select_related(
-        "booking__coach", "booking__workshop__host", "waitlist_entry__workshop__host"
+        "booking__coach",
+        "booking__workshop__host",
+        "waitlist_entry__workshop__host",
+        "package_purchase__package__coach",
+        "package_purchase__order",
     ).get(pk=notification_id)
     try:
         render_email(notification).send(fail_silently=False)
@@ -51,6 +55,22 @@ def deliver_notification(notification_id: int, *, now: datetime | None = None) -
         status=Notification.Status.SENT, sent_at=timezone.now(), last_error=""
     )
     return "sent"
+
+
+def retry_notification(*, notification: Notification, now: datetime | None = None) -> Notification:
+    """The owner's "retry now" for a message given up on: it is owed again, its attempts start over,
+    and it is delivered after commit through the same claim as every other. A pending or sent
+    message is left alone (a pending one may be in a worker's hands right now)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = Notification.objects.filter(pk=notification.pk, status=Notification.Status.FAILED).update(
+            status=Notification.Status.PENDING, attempts=0, next_attempt_at=now, last_error=""
+        )
+        if changed:
+            notification_id = notification.pk
+            transaction.on_commit(lambda: schedule_delivery([notification_id]))
+    notification.refresh_from_db()
+    return notification
 
 
 def deliver_pending(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:

@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
 from coaching.invites import build_ics
-from coaching.links import booking_page_url, manage_url, waitlist_claim_url, waitlist_leave_url
+from coaching.links import booking_page_url, manage_url, package_url, waitlist_claim_url, waitlist_leave_url
 from coaching.models import Notification
 from coaching.money import format_money
 from coaching.wallclock import format_in_zone
 
-from .outbox import COACH, GUEST, KINDS
+from .outbox import COACH, GUEST, KINDS, OWNER
 from .recurring_email import series_context, series_invites
 
 # Emails whose guest has nothing booked any more, and a "Book again" link to where they booked.
@@ -62,12 +62,26 @@ def email_context(notification: Notification) -> dict:
         "site_name": settings.WAGTAIL_SITE_NAME,
         "site_url": settings.SITE_URL,
     }
-    for key in ("failed_kind", "failed_recipient", "error", "reason", "amount_display", "problem", "message"):
+    for key in (
+        "failed_kind",
+        "failed_recipient",
+        "error",
+        "reason",
+        "amount_display",
+        "problem",
+        "message",
+        "order_reference",
+        "package_title",
+        "buyer_email",
+    ):
         if key in snapshot:
             context[key] = snapshot[key]
+    context.update(desk_links(notification))
     if booking is None:
         if notification.waitlist_entry is not None:
             context.update(_waitlist_context(notification, snapshot))
+        elif notification.package_purchase is not None:
+            context.update(_package_context(notification))
         return context
     guest_zone = zoneinfo.ZoneInfo(booking.guest_timezone)
     coach_zone = booking.host.zone
@@ -93,6 +107,23 @@ def email_context(notification: Notification) -> dict:
         if notification.kind in BOOK_AGAIN_KINDS:
             context["book_again_url"] = booking_page_url(booking)  # the coach's (or workshop's) page
     return context
+
+
+def desk_links(notification: Notification) -> dict:
+    """What the owner's alerts and the desk's emails link to: the admin's Notifications screen, the
+    booking's admin page, a coach's calendar connection; the payment link a client is sent."""
+    snapshot = notification.context
+    links = {}
+    if KINDS[notification.kind].audience == OWNER:
+        links["notifications_url"] = f"{settings.SITE_URL}{reverse('coaching_admin:notifications')}?status=failed"
+        if notification.booking_id:
+            links["booking_admin_url"] = (
+                f"{settings.SITE_URL}{reverse('coaching_booking_modeladmin_inspect', args=[notification.booking_id])}"
+            )
+    for key in ("coach_name", "reconnect_url", "payment_url", "hold_deadline"):
+        if key in snapshot:
+            links[key] = snapshot[key]
+    return links
 
 
 def _waitlist_context(notification: Notification, snapshot: dict) -> dict:
@@ -121,6 +152,24 @@ def _waitlist_context(notification: Notification, snapshot: dict) -> dict:
     if notification.kind == "waitlist_offer":
         context["claim_url"] = waitlist_claim_url(entry)
     return context
+
+
+def _package_context(notification: Notification) -> dict:
+    """A package email: what was bought, its code and link, credits and expiry in the buyer's zone."""
+    purchase = notification.package_purchase
+    package = purchase.package
+    zone = zoneinfo.ZoneInfo(purchase.buyer_timezone)
+    return {
+        "purchase": purchase,
+        "package": package,
+        "coach": package.coach,
+        "expires": format_in_zone(purchase.expires_at, zone),
+        "paid_display": format_money(purchase.order.amount_paid, purchase.order.currency),
+        "discount_display": format_money(purchase.order.discount_amount, purchase.order.currency)
+        if purchase.order.discount_amount
+        else "",
+        "package_url": package_url(purchase),
+    }
 
 
 def _both_zones(start_at, end_at, guest_zone, coach_zone) -> dict:

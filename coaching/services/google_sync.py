@@ -25,11 +25,11 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
 from coaching.crypto import DecryptionFailed, decrypt_text, encrypt_text
+from coaching.freshness import schedule_changed
 from coaching.intake import answer_text
 from coaching.integrations import google
 from coaching.models import Booking, Coach, CoachBusySlot, LocationKind, Workshop
@@ -39,6 +39,7 @@ from coaching.vocabulary import Actor, Change, LogAction
 
 from .enqueue import enqueue
 from .log import log_booking
+from .outbox import owe_owner_alert
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def choose_calendars(*, coach: Coach, booking_calendar: str, busy_calendars: lis
 
 
 def mark_connection_broken(*, coach: Coach, reason: str, now: datetime | None = None) -> bool:
-    """Mark the coach's connection broken and email the owner — once per breakage.
+    """Mark the coach's connection broken and owe the owner an email (the outbox) — once per breakage.
 
     Returns True when this call broke it (False when it already was, or the coach disconnected).
     """
@@ -160,32 +161,22 @@ def mark_connection_broken(*, coach: Coach, reason: str, now: datetime | None = 
             updated_at=now,
         )
         if changed:
-            coach_name, coach_pk = coach.name, coach.pk
-            transaction.on_commit(lambda: _tell_owner_broken(coach_name=coach_name, coach_pk=coach_pk, reason=reason))
+            # Through the outbox like every other alert: retried, listed under Notifications, and
+            # owed in this transaction (one email per breakage: the timestamp is in the key).
+            from django.urls import reverse
+
+            owe_owner_alert(
+                kind="google_broken",
+                dedupe_key=f"coach:{coach.pk}:google_broken:{now.isoformat()}",
+                context={
+                    "coach_name": coach.name,
+                    "problem": reason[:2000],
+                    "reconnect_url": settings.SITE_URL + reverse("coaching_google:coach", args=[coach.pk]),
+                },
+            )
     coach.refresh_from_db()
     logger.warning("Google Calendar connection of coach %s broken: %s", coach.pk, reason)
     return bool(changed)
-
-
-def _tell_owner_broken(*, coach_name: str, coach_pk: int, reason: str) -> None:
-    from django.urls import reverse
-
-    link = settings.SITE_URL + reverse("coaching_google:coach", args=[coach_pk])
-    try:
-        send_mail(
-            subject=f"Google Calendar disconnected for {coach_name}",
-            message=(
-                f"Google no longer accepts the calendar connection of {coach_name}.\n\n"
-                f"Reason: {reason}\n\n"
-                "Until it is reconnected, their Google busy times are not refreshed and new bookings "
-                "are not added to their calendar (bookings themselves keep working).\n\n"
-                f"Reconnect here: {link}\n"
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[settings.OWNER_EMAIL],
-        )
-    except Exception:  # the admin still shows the broken status; a mail outage must not raise here
-        logger.exception("Could not email the owner about coach %s's broken Google connection", coach_pk)
 
 
 def record_sync_error(*, coach: Coach, error: str, now: datetime | None = None) -> None:
@@ -258,6 +249,7 @@ def pull_busy_times(*, coach: Coach, now: datetime | None = None) -> int | None:
         CoachBusySlot.objects.bulk_create(
             CoachBusySlot(coach=coach, start_at=start, end_at=end, fetched_at=now) for start, end in answer.busy
         )
+        schedule_changed(coach_id=coach.pk)  # a bulk write sends no model signal
         error = ""
         if answer.errors:
             error = "Some calendars could not be read: " + ", ".join(
@@ -274,6 +266,17 @@ def pull_busy_times(*, coach: Coach, now: datetime | None = None) -> int | None:
 
 def event_body(booking: Booking) -> dict:
     coach = booking.coach
+    if booking.erased_at:
+        # The client asked to be forgotten (services/client_data.py): the coach keeps the time, not the person.
+        return {
+            "summary": f"{booking.title} — client erased",
+            "description": f"Booking reference: {booking.reference}. The client's details were erased at their request.",
+            "start": {"dateTime": booking.start_at.isoformat(), "timeZone": coach.timezone},
+            "end": {"dateTime": booking.end_at.isoformat(), "timeZone": coach.timezone},
+            "attendees": [],
+            "status": "confirmed",
+            "extendedProperties": {"private": {"booking_reference": booking.reference}},
+        }
     lines = [
         f"Booked through {settings.WAGTAIL_SITE_NAME}.",
         f"Booking reference: {booking.reference}",

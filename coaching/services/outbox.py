@@ -62,11 +62,17 @@ KINDS = {
     "delivery_failed": Kind(OWNER),
     "refund_failed": Kind(OWNER),  # a refund Stripe refused, or that failed too often: refund by hand
     "payment_flagged": Kind(OWNER),  # a payment that does not match its booking: not confirmed, refunded
+    "refund_delayed": Kind(OWNER),  # Stripe timed out or was down: retried automatically, Retry meanwhile
+    "google_broken": Kind(OWNER),  # a coach's Google Calendar connection stopped working: reconnect it
+    "payment_link": Kind(GUEST),  # the owner booked for a client who pays online: the checkout link
     # A workshop's waiting list (the row names a WaitlistEntry, not a booking).
     "waitlist_joined": Kind(GUEST),  # you are on the list, number n; the link to leave it
     "waitlist_offer": Kind(GUEST),  # seats are held for you until …: the claim link
     "waitlist_lapsed": Kind(GUEST),  # the offer was not claimed in time; the seats went to the next in line
     "waitlist_closed": Kind(GUEST),  # the workshop was cancelled: the owner's words
+    # A package purchase (the row names a PackagePurchase): its link, code, credits and expiry.
+    "package_purchased": Kind(GUEST),
+    "package_payment_flagged": Kind(OWNER),  # a package payment that does not match its order: no credits
 }
 
 # Which messages each booking change owes. "held" owes nothing: the guest is on the payment page.
@@ -179,6 +185,19 @@ def record_waitlist_message(entry: WaitlistEntry, kind: str, **extra) -> list[No
         recipient=entry.guest_email,
         dedupe_key=f"waitlist:{entry.pk}:{kind}",
         context=snapshot,
+    )
+    return owe([row])
+
+
+def record_package_message(purchase, kind: str) -> list[Notification]:
+    """Owe the buyer of a package purchase the `kind` message (once per purchase and kind), inside
+    the transaction that made the purchase."""
+    row = Notification(
+        package_purchase=purchase,
+        kind=kind,
+        recipient=purchase.buyer_email,
+        dedupe_key=f"package:{purchase.pk}:{kind}",
+        context={"expires_at": purchase.expires_at.isoformat(), "credits_total": purchase.credits_total},
     )
     return owe([row])
 

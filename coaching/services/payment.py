@@ -83,12 +83,15 @@ def start_checkout(*, booking: Booking) -> str:
     Raises PaymentUnavailable when Stripe is down or slow (the brain then releases the hold), or
     StripeRefused when Stripe rejects the request.
     """
+    # A discount (a promotion code) may leave a total the seats do not divide: one line then.
+    divides = booking.amount_due % booking.seats == 0
+    unit_amount, quantity = (booking.amount_due // booking.seats, booking.seats) if divides else (booking.amount_due, 1)
     session_id, url = open_session(
         reference=booking.reference,
         product_name=booking.title,
         description=checkout_description(booking),
-        unit_amount=booking.amount_due // booking.seats,
-        quantity=booking.seats,
+        unit_amount=unit_amount,
+        quantity=quantity,
         currency=booking.currency,
         customer_email=booking.guest_email,
         cancel_url=cancel_url(booking),

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from coaching.exceptions import PaymentUnavailable
+from coaching.exceptions import PaymentUnavailable, RefundNotAllowed
 from coaching.models import Booking, Refund
 from coaching.money import format_money
 from coaching.signals import announce
@@ -26,6 +26,7 @@ from coaching.vocabulary import Actor, Change, LogAction
 
 from . import payment
 from .enqueue import enqueue
+from .locks import lock_booking
 from .log import log_booking
 from .outbox import owe_owner_alert
 
@@ -93,6 +94,45 @@ def request_refund(
     )
     refund_id = refund.pk
     transaction.on_commit(lambda: enqueue(SEND_TASK, refund_id))
+    return refund
+
+
+def refund_part(*, booking: Booking, amount: int, reason: str, user=None, actor: str = Actor.OWNER) -> Refund:
+    """The owner refunds part (or all) of what a booking paid, without cancelling it.
+
+    `amount` is in minor units (the admin form converts what the owner typed). Guarantees: never
+    more than is paid and neither refunded nor already owed back (checked under the booking's lock,
+    so two owners pressing at once cannot over-refund); a reason is kept on the refund and in the
+    log; the refund is sent after commit like every other (a refused or timed-out one stays on the
+    booking with Retry, and the owner is told). Raises RefundNotAllowed.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundNotAllowed("Please give a reason for the refund (it is kept in the booking log).")
+    if amount <= 0:
+        raise RefundNotAllowed("Enter an amount above zero.")
+    with transaction.atomic():
+        locked = lock_booking(booking)
+        left = refundable_now(locked)
+        if left <= 0:
+            raise RefundNotAllowed("Nothing is left to refund on this booking.")
+        if amount > left:
+            raise RefundNotAllowed(
+                f"You can refund at most {format_money(left, locked.currency)}: paid "
+                f"{format_money(locked.amount_paid, locked.currency)}, already refunded or on the way "
+                f"{format_money(locked.amount_paid - left, locked.currency)}."
+            )
+        refund = request_refund(booking=locked, amount=amount, actor=actor, user=user, reason=reason)
+        log_booking(
+            locked,
+            LogAction.REFUND_REQUESTED,
+            actor=actor,
+            user=user,
+            message=f"Refund of {format_money(amount, locked.currency)} requested: {reason}",
+            amount=amount,
+            currency=locked.currency,
+            refund=refund.pk,
+        )
     return refund
 
 
@@ -212,6 +252,15 @@ def _record_failure(refund: Refund, exc: Exception, *, transient: bool, now: dat
                 kind="refund_failed",
                 booking=booking,
                 dedupe_key=f"refund:{refund.pk}:failed:{refund.attempts}",
+                context={"amount_display": amount, "error": error, "reason": refund.reason},
+            )
+        else:
+            # Stripe timed out or is down: tried again automatically, but the owner hears of it once,
+            # and the booking's page shows it with Retry meanwhile.
+            owe_owner_alert(
+                kind="refund_delayed",
+                booking=booking,
+                dedupe_key=f"refund:{refund.pk}:delayed",
                 context={"amount_display": amount, "error": error, "reason": refund.reason},
             )
     if give_up:

@@ -23,6 +23,7 @@ from coaching.models import Booking, BookingSeries, ProcessedStripeEvent
 from coaching.money import format_money
 from coaching.vocabulary import Actor, Change, LogAction
 
+from . import packages
 from .holds import confirm_paid_booking, release_hold
 from .locks import lock_booking
 from .log import log_booking
@@ -54,6 +55,8 @@ class CheckoutFacts:
     currency: str
     payment_status: str
     payment_intent_id: str
+    # What the checkout bought: "booking" (the default), or "package" (services/packages.py).
+    purpose: str = "booking"
 
 
 def receive_delivery(*, payload: bytes | str, signature: str | None) -> str:
@@ -86,6 +89,8 @@ def handle_stripe_event(*, event: dict) -> str:
             return "duplicate"
         if facts is None:
             return "ignored"
+        if facts.purpose == packages.PURPOSE:
+            return packages.package_session_event(event_type, facts, paid_event=event_type in PAID_EVENTS)
         return _handle_session_event(event_type, facts)
 
 
@@ -119,7 +124,7 @@ def parse_checkout_session(event: dict) -> CheckoutFacts:
     if isinstance(intent, dict):
         intent = intent.get("id")
     reference = _text(session.get("client_reference_id"), "client_reference_id") or _text(
-        (metadata or {}).get("booking_reference"), "metadata.booking_reference"
+        (metadata or {}).get("booking_reference") or (metadata or {}).get("package_order"), "metadata reference"
     )
     return CheckoutFacts(
         session_id=_text(session.get("id"), "id", required=True),
@@ -128,6 +133,7 @@ def parse_checkout_session(event: dict) -> CheckoutFacts:
         currency=currency.upper(),
         payment_status=_text(session.get("payment_status"), "payment_status", limit=40),
         payment_intent_id=_text(intent, "payment_intent"),
+        purpose=_text((metadata or {}).get("purpose"), "metadata.purpose", limit=40) or "booking",
     )
 
 

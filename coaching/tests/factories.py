@@ -12,6 +12,8 @@ from coaching.models import (
     Coach,
     CoachBusySlot,
     DateOverride,
+    Package,
+    PromotionCode,
     SessionType,
     TimeOff,
     WeeklyHours,
@@ -212,6 +214,32 @@ class TimeOffFactory(factory.django.DjangoModelFactory):
     start_date = date(2030, 1, 7)
     end_date = date(2030, 1, 11)
     reason = "Holiday"
+
+
+class PackageFactory(factory.django.DjangoModelFactory):
+    """Five sessions with a (free-to-book) coach for £400, to use within 180 days."""
+
+    class Meta:
+        model = Package
+
+    title = "5 coaching sessions"
+    slug = factory.Sequence(lambda n: f"package-{n}")
+    coach = factory.SubFactory(CoachFactory)
+    credits = 5
+    price_amount = 40000
+    currency = "GBP"
+    validity_days = 180
+
+
+class PromotionCodeFactory(factory.django.DjangoModelFactory):
+    """20 % off, valid now and for ever, unlimited."""
+
+    class Meta:
+        model = PromotionCode
+
+    code = factory.Sequence(lambda n: f"SPRING{n}")
+    kind = PromotionCode.Kind.PERCENT
+    percent_off = 20
 
 
 def allow_weekly_series(coach: Coach, *, up_to: int = 12) -> Coach:

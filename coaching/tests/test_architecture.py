@@ -22,7 +22,7 @@ ENTRY_POINTS = (
     "coaching.management",
 )
 OUTSIDE_THE_APP = ("pages", "tools", "snippets", "config")
-WEB_VIEWS = ("booking", "manage", "payments", "webhook", "files", "waitlist", "recurring")
+WEB_VIEWS = ("booking", "manage", "payments", "webhook", "files", "waitlist", "packages", "recurring")
 
 
 def module_name(path: Path) -> str:

@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from coaching.exceptions import BookingError
 from coaching.schedule import seats_left
 from coaching.services import create_booking
+from coaching.services.packages import tender_for_code
 
 from .context import (
     CalendarLinks,
@@ -108,6 +109,7 @@ def coach_slot(request: HttpRequest, slug: str) -> HttpResponse:
             start_at=start_at,
             user=request.user,
             actor="guest",
+            tender=tender_for_code(form.cleaned_data["code"], user=request.user),
         )
     except BookingError as exc:
         return render_refusal(request, exc, panel=panel)
@@ -159,6 +161,7 @@ def workshop_book(request: HttpRequest, slug: str) -> HttpResponse:
             seats=form.cleaned_data["seats"],
             user=request.user,
             actor="guest",
+            tender=tender_for_code(form.cleaned_data["code"], user=request.user),
         )
     except BookingError as exc:
         return render_refusal(request, exc, panel=panel)

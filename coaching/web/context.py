@@ -34,7 +34,6 @@ from coaching.links import ics_url, manage_url
 from coaching.models import Booking, Coach, SessionType, Workshop
 from coaching.schedule import (
     MonthSchedule,
-    get_month_schedule,
     get_workshops_month,
     seats_left,
     series_dates,
@@ -42,16 +41,21 @@ from coaching.schedule import (
     waitlist_refusal,
     workshop_refusal,
 )
+from coaching.schedule.cache import month_schedule
 from coaching.schedule.next_available import next_free_slot, workshops_with_seats
 from coaching.wallclock import month_bounds
 from coaching.zones import zone_from_name, zone_title
 
+from .calendar_regions import region_keys
 from .forms import SessionBookingForm, WaitlistForm, WorkshopBookingForm
+from .page_cache import true_until, uncacheable
 from .parsing import iso_z, month_param, parse_day, parse_month, parse_start
 
 INSTANCE = re.compile(r"cal(?:[2-9]|[1-9][0-9])")
 # After a guest leaves the checkout, what they typed waits here for the form they return to.
 CHECKOUT_CANCELLED_KEY = "booking.checkout_cancelled"
+# After a guest opens their package link, its details wait here for the booking form.
+PACKAGE_DETAILS_KEY = "booking.package"
 
 
 def viewer_zone(request: HttpRequest | None) -> zoneinfo.ZoneInfo:
@@ -286,7 +290,7 @@ def calendar_context(
     session_type = type_choice.chosen if type_choice else None
     links = CalendarLinks(request, coach=coach, instance=instance, session_type=type_choice.url_slug if coach else "")
     if coach is not None:
-        schedule = get_month_schedule(coach=coach, year=year, month=month, tz=zone, now=now, session_type=session_type)
+        schedule = month_schedule(coach=coach, year=year, month=month, tz=zone, now=now, session_type=session_type)
         link_days(schedule, lambda day: links.region("coach_day", coach.slug, day.isoformat()))
     else:
         schedule = get_workshops_month(year=year, month=month, tz=zone, now=now)
@@ -313,10 +317,14 @@ def calendar_context(
         # The chosen day stays beside the grid when the guest looks at another month.
         day_schedule = schedule
         if (chosen_day.year, chosen_day.month) != (year, month):
-            day_schedule = get_month_schedule(
+            day_schedule = month_schedule(
                 coach=coach, year=chosen_day.year, month=chosen_day.month, tz=zone, now=now, session_type=session_type
             )
+            true_until(request, day_schedule.valid_until)
         context.update(day_context(day_schedule, chosen_day, links=links))
+    if coach is not None:  # the grid and the day's times, drawn once for everyone who sees the same
+        context.update(region_keys(context, schedule, hour_cycle=getattr(request, "hour_cycle", "h23")))
+    keep_page_while_true(request, context, coach=coach, state=state, open_panel=open_panel)
     if open_panel and coach is not None and state.start is not None:
         context.update(
             slot_panel_context(
@@ -350,6 +358,17 @@ def type_cards(type_choice: SessionTypeChoice, links: CalendarLinks) -> list[dic
             }
         )
     return cards
+
+
+def keep_page_while_true(
+    request, context: dict, *, coach: Coach | None, state: CalendarState, open_panel: bool
+) -> None:
+    """Tell the page cache (web/page_cache.py) until when this calendar stays as drawn; the
+    all-workshops calendar, an open panel and an empty month's search are never kept."""
+    if coach is None or context.get("month_is_empty") or (open_panel and (state.start or state.workshop)):
+        uncacheable(request)
+        return
+    true_until(request, context["schedule"].valid_until)
 
 
 def default_month(*, coach: Coach | None, zone: zoneinfo.ZoneInfo, today: date) -> tuple[int, int]:
@@ -456,6 +475,7 @@ def slot_panel_context(
     local_day = start_at.astimezone(zone).date()
     month = (local_day.year, local_day.month)
     returning = returning_from_checkout(request, coach=coach, start_at=start_at)
+    package = None if returning else package_details(request, coach)
     panel = {
         "coach": coach,
         "cal": links.instance,
@@ -467,10 +487,12 @@ def slot_panel_context(
         "close_url": links.page(month=month, day=local_day),
         "panel_state_url": links.page(month=month, day=local_day, start=start_at),
         "price_display": session_type.price_display if session_type else "",
+        "paid_with_package": package is not None,
         "zone": zone,
         "slide_over_open": True,
         "checkout_cancelled": returning is not None,
-        "form": form or guest_form(SessionBookingForm, instance=links.instance, initial=returning, **form_kwargs),
+        "form": form
+        or guest_form(SessionBookingForm, instance=links.instance, initial=returning or package, **form_kwargs),
     }
     if validate:
         try:
@@ -532,6 +554,15 @@ def returning_from_checkout(
         return None
     del session[CHECKOUT_CANCELLED_KEY]
     return saved.get("guest", {})
+
+
+def package_details(request: HttpRequest | None, coach: Coach) -> dict | None:
+    """The booking form's details when the guest came from their package link (coaching/web/packages.py
+    keeps them in their session): name, email and the package's code, for that package's coach only."""
+    saved = getattr(request, "session", {}).get(PACKAGE_DETAILS_KEY) if request is not None else None
+    if not saved or saved.get("coach") != coach.slug:
+        return None
+    return {key: saved.get(key, "") for key in ("name", "email", "code")}
 
 
 def confirmation_context(request: HttpRequest | None, booking: Booking) -> dict:

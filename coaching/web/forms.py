@@ -22,10 +22,12 @@ class GuestDetailsForm(forms.Form):
     notes = forms.CharField(
         label="Anything the coach should know? (optional)", max_length=2000, required=False, widget=forms.Textarea
     )
+    # A package's code pays with one of its credits; a promotion code takes its discount off.
+    code = forms.CharField(label="Package or promotion code (optional)", max_length=64, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        autocomplete = {"name": "name", "email": "email", "phone": "tel", "notes": "off"}
+        autocomplete = {"name": "name", "email": "email", "phone": "tel", "notes": "off", "code": "off"}
         for name, field in self.fields.items():
             field.widget.attrs.setdefault("class", INPUT_CLASSES)
             field.widget.attrs.setdefault("autocomplete", autocomplete.get(name, "off"))
@@ -102,7 +104,7 @@ class WorkshopBookingForm(GuestDetailsForm):
         if seats_left is not None:
             self.fields["seats"].widget.attrs["max"] = max(1, min(seats_left, MAX_SEATS_PER_BOOKING))
         # Seats first: it is the one choice that matters for a group booking.
-        self.order_fields(["seats", "name", "email", "phone", "notes"])
+        self.order_fields(["seats", "name", "email", "phone", "notes", "code"])
 
 
 class WaitlistForm(forms.Form):
@@ -147,3 +149,23 @@ class ClaimOfferForm(forms.Form):
         self.fields["phone"].widget.input_type = "tel"
         self.fields["phone"].widget.attrs["autocomplete"] = "tel"
         self.fields["notes"].widget.attrs["rows"] = 3
+
+
+class PackageBuyForm(forms.Form):
+    """Buying a package: who it is for (the package link and code are emailed there), and a code."""
+
+    name = forms.CharField(label="Your name", max_length=120)
+    email = forms.EmailField(label="Email", max_length=254, help_text="Your package link and code are sent here.")
+    code = forms.CharField(label="Promotion code (optional)", max_length=64, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        autocomplete = {"name": "name", "email": "email", "code": "off"}
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("class", INPUT_CLASSES)
+            field.widget.attrs.setdefault("autocomplete", autocomplete[name])
+
+    clean_name = GuestDetailsForm.clean_name
+
+    def buyer(self, *, timezone: str) -> Guest:
+        return Guest(name=self.cleaned_data["name"], email=self.cleaned_data["email"], timezone=timezone)

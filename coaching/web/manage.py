@@ -88,7 +88,11 @@ def booking_for(request: HttpRequest, token: str, *, per_booking: bool = False) 
     limited = check("manage-booking", reference, rate=settings.MAGIC_LINK_RATE) if per_booking else None
     if limited is not None:
         raise LinkRefused(too_many_requests(limited, "Too many changes were tried on this booking"))
-    return Booking.objects.select_related("coach", "session_type", "workshop__host").get(reference=reference)
+    # What paid besides the checkout (a package credit, a promotion code) rides along: no query of its own.
+    query = Booking.objects.select_related(
+        "coach", "session_type", "workshop__host", "package_credit__purchase__package", "promotion__code"
+    )
+    return query.get(reference=reference)
 
 
 def render_link_refused(request: HttpRequest, exc: InvalidManageLink) -> HttpResponse:

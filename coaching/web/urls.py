@@ -3,7 +3,7 @@ of it for HTMX."""
 
 from django.urls import path
 
-from . import booking, files, health, manage, payments, recurring, waitlist, webhook, zone
+from . import booking, files, health, manage, packages, payments, recurring, waitlist, webhook, zone
 
 app_name = "coaching"
 
@@ -52,6 +52,12 @@ urlpatterns = [
     ),
     path("bookings/manage/<str:token>/cancel-series/", recurring.manage_cancel_series, name="manage_cancel_series"),
     path("bookings/lost-link/", manage.lost_link, name="lost_link"),
+    # Packages of sessions: buying one, its checkout's pages, and the buyer's signed package link.
+    path("packages/buy/<slug:slug>/", packages.package_buy, name="package_buy"),
+    path("packages/checkout/return/", packages.package_checkout_return, name="package_checkout_return"),
+    path("packages/checkout/cancel/", packages.package_checkout_cancel, name="package_checkout_cancel"),
+    path("packages/test-checkout/<str:session_id>/", packages.package_test_checkout, name="package_test_checkout"),
+    path("packages/mine/<str:token>/", packages.package_page, name="package"),
     # A workshop's waiting list, from the links in its emails.
     path("waitlist/<str:token>/claim/", waitlist.waitlist_claim, name="waitlist_claim"),
     path("waitlist/<str:token>/leave/", waitlist.waitlist_leave, name="waitlist_leave"),

@@ -6,7 +6,9 @@ embedded mode: SQLite, tasks run eagerly, email to the console, Stripe's built-i
 Google Calendar off.
 """
 
+import hashlib
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -92,6 +94,10 @@ MIDDLEWARE = [
     # First: a NUL in any value would reach PostgreSQL as a DataError (500) otherwise.
     "coaching.web.input_guard.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # HTML compressed when the client asks (Django's BREACH mitigation pads each answer by a random
+    # length; every CSRF token is freshly masked per answer), then its ETag for 304s.
+    "django.middleware.gzip.GZipMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -105,6 +111,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "coaching.web.zone.UserTimezoneMiddleware",
     "coaching.web.health.DatabaseUnavailableMiddleware",
+    # After the zone (it keys on it) and CSRF (which sets the cookie of the token it fills in).
+    "coaching.web.page_cache.PageCacheMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     # Last, as django-axes asks: it turns a lockout flagged during the view into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -209,6 +217,16 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "ratelimit": shared_cache("ratelimit"),
     "locks": shared_cache("locks"),
+    # Coach months and their versions (coaching/schedule/cache.py): one truth for every web process.
+    # Without Redis, files on this host, so the server and the periodic jobs (`make run`) share it.
+    "schedule": shared_cache("schedule")
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(
+            Path(tempfile.gettempdir()) / f"coaching-schedule-{hashlib.sha256(DATABASE_URL.encode()).hexdigest()[:12]}"
+        ),
+    },
 }
 
 # Email. Console by default; set EMAIL_HOST for real SMTP.

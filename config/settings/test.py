@@ -14,6 +14,7 @@ CACHES = {
     # Every claim succeeds: tests run a periodic job as often as they like. The single-run tests
     # (coaching/tests/services/test_single_run.py) give themselves a real one.
     "locks": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    "schedule": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "schedule"},
 }
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"

@@ -346,3 +346,82 @@ def test_each_web_process_worker_holds_at_most_one_database_connection(two_web_p
         (held,) = cursor.fetchone()
     # Two processes of one worker each: one connection each, kept open between requests.
     assert held == 2
+
+
+def kept_starts(visitor: Visitor, base_url: str, coach: Coach, day: str) -> list[str]:
+    """The day's times as a web process shows them, once drawn and once from what it kept."""
+    drawn = offered_starts(visitor, base_url, coach, day)
+    response = visitor.get(f"{base_url}/book/coach/{coach.slug}/day/{day}/")
+    assert response.headers["X-Page-Cache"] == "hit"
+    assert SLOT_RE.findall(response.text) == drawn
+    return drawn
+
+
+def test_every_change_made_elsewhere_shows_at_once_through_both_web_processes(two_web_processes, settings, monkeypatch):
+    """README "Measured" → `make benchweb`: what the web processes keep (months, regions, whole
+    pages, in Redis) is never shown after a change made by another process — here this test's
+    own, as a Celery worker or the admin would make it — has committed."""
+    from datetime import datetime
+
+    from googleapiclient.http import HttpMockSequence
+
+    from coaching.integrations import google
+    from coaching.models import WeeklyHours
+    from coaching.policy import get_policy
+    from coaching.services import cancel_booking, create_booking, expire_holds, google_sync, reschedule_booking
+    from coaching.tests.factories import BookingFactory, GuestFactory
+    from coaching.tests.standins.google import connected_coach, freebusy_answer
+
+    # This process (the "worker") replaces versions in the Redis the web processes read.
+    redis_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    settings.CACHES = {**settings.CACHES, "schedule": redis_cache}
+    coach, day = bookable_coach()
+    guest = Visitor(guest_address())
+
+    def everywhere() -> list[str]:
+        seen = [kept_starts(guest, url, coach, day) for url in two_web_processes]
+        assert seen[0] == seen[1]
+        return seen[0]
+
+    nine, ten, eleven = offered = everywhere()
+    at = {start: datetime.fromisoformat(start.replace("Z", "+00:00")) for start in offered}
+
+    booking = create_booking(guest=GuestFactory(), coach=coach, start_at=at[nine], actor="guest").booking
+    assert everywhere() == [ten, eleven]
+    reschedule_booking(booking=booking, new_start_at=at[eleven], actor="owner")
+    assert everywhere() == [nine, ten]
+    cancel_booking(booking=booking, actor="owner")
+    assert everywhere() == offered
+
+    BookingFactory(coach=coach, start_at=at[ten], held=True, hold_expires_at=timezone.now() + timedelta(minutes=15))
+    assert everywhere() == [nine, eleven]
+    assert expire_holds(now=timezone.now() + timedelta(minutes=16)) == 1
+    assert everywhere() == offered
+
+    # Connected to Google only now: the bookings above pushed nothing.
+    connected = connected_coach(slug="connection-template")
+    for field in ("google_status", "google_credentials", "google_calendar_id", "google_busy_calendar_ids"):
+        setattr(coach, field, getattr(connected, field))
+    coach.save()
+    settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET = "client-id.apps.googleusercontent.com", "secret"
+    busy = (at[eleven].isoformat(), (at[eleven] + timedelta(minutes=30)).isoformat())
+    answers = HttpMockSequence([freebusy_answer(busy)] + [freebusy_answer()] * 8)  # a year: 60-day pieces
+    monkeypatch.setattr(google, "http_factory", lambda: answers)
+    assert google_sync.pull_busy_times(coach=coach) == 1
+    assert everywhere() == [nine, ten]
+
+    local = at[nine].astimezone(coach.zone)
+    WeeklyHours.objects.create(
+        coach=coach,
+        weekday=local.weekday(),
+        start_time=local.replace(hour=15).time(),
+        end_time=local.replace(hour=16).time(),
+    )
+    assert len(everywhere()) == 3
+
+    coach_index_page()  # the default site, which a transactional test before this one may have emptied
+    policy = get_policy()
+    policy.waitlist_offer_minutes += 1
+    policy.save()
+    page = f"/book/coach/{coach.slug}/day/{day}/"
+    assert [guest.get(url + page).headers["X-Page-Cache"] for url in two_web_processes] == ["miss", "miss"]

@@ -1,6 +1,7 @@
 """Wagtail pages that sell sessions: coach and workshop pages, their indexes, the calendar block, and the
 testimonial and FAQ blocks that show the editorial snippets."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from wagtail.blocks import StructBlockValidationError
 
 from coaching.models import Coach, Workshop
@@ -104,6 +106,26 @@ def test_home_page_renders_its_booking_calendar_block(seeded, client):
     html = client.get("/").content.decode()
     assert "Book a free session with Amara Okafor" in html
     assert 'id="calendar"' in html
+
+
+def test_a_calendar_block_pinned_to_a_session_type_shows_only_that_types_times(seeded, client):
+    amara = Coach.objects.get(slug="amara-okafor")
+    deep_dive = amara.session_types.get(slug="amara-deep-dive")
+    page = CoachPage.objects.get(coach=amara)
+    page.body = [
+        ("booking_calendar", {"heading": "Deep dives", "show": "coach", "coach": amara, "session_type": deep_dive})
+    ]
+    page.save_revision().publish()
+    day = timezone.localdate() + timedelta(days=7)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    html = client.get(f"/coaches/amara-okafor/?cal=cal2&day={day:%Y-%m-%d}").content.decode()
+    pinned = html.split('id="cal2-booking-widget"')[1].split('id="booking-widget"')[0]  # the block's, then the page's
+    assert "data-session-types" not in pinned  # no choice of types in a pinned block
+    assert "90 minutes each" in pinned and "type=amara-deep-dive" in pinned
+    assert html.count("data-session-types") == 1  # the page's own calendar still offers all three
+    home = client.get("/").content.decode()
+    assert "Book a free session with Amara Okafor" in home and "data-session-types" not in home
 
 
 def test_page_tree_rules_keep_coach_and_workshop_pages_under_their_indexes():

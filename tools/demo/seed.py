@@ -14,6 +14,8 @@ from coaching.models import (
     Coach,
     DateOverride,
     IntakeQuestion,
+    Package,
+    PromotionCode,
     SessionType,
     TimeOff,
     WaitlistEntry,
@@ -193,6 +195,8 @@ def run() -> list[str]:
         report.append(f"Coaches: {len(coaches)}; {ensure_availability(coaches)}")
         workshops = ensure_workshops(coaches)
         report.append(f"Workshops: {len(workshops)}")
+        report.append(ensure_past_session(coaches["yuki-tanaka"]))
+        report.append(ensure_package_and_code(coaches))
         home = ensure_home_page()
         report.extend(ensure_pages(home, coaches, workshops))
         report.extend(ensure_testimonials_and_faqs(home))
@@ -211,6 +215,9 @@ def ensure_admin() -> str:
 def ensure_coach(spec: dict) -> Coach:
     fields = {key: value for key, value in spec.items() if key != "session_types"}
     coach, _ = Coach.objects.get_or_create(slug=spec["slug"], defaults=fields)
+    # A demo database seeded before session types existed got one "1-on-1 session" per coach from
+    # the migration; the demo's own types replace it.
+    SessionType.objects.filter(coaches=coach, slug=f"{coach.slug}-session").update(is_active=False)
     for position, type_spec in enumerate(spec["session_types"]):
         fields = {key: value for key, value in type_spec.items() if key != "questions"}
         session_type, created = SessionType.objects.get_or_create(
@@ -264,6 +271,30 @@ def ensure_availability(coaches: dict[str, Coach]) -> str:
         )
         added["one-off blocks"] += 1
     return "added " + ", ".join(f"{kind}: {count}" for kind, count in added.items())
+
+
+def ensure_package_and_code(coaches: dict[str, Coach]) -> str:
+    """One package for sale on Daniel's page (five leadership sessions, $400 instead of $450, six months) and
+    one promotion code (WELCOME10: 10 % off anything, 100 uses)."""
+    package, _ = Package.objects.get_or_create(
+        slug="five-leadership-sessions",
+        defaults={
+            "title": "5 leadership sessions",
+            "coach": coaches["daniel-reyes"],
+            "summary": "Your first months as a manager, one conversation at a time. Save $50 on five sessions.",
+            "credits": 5,
+            "price_amount": 40000,
+            "currency": "USD",
+            "validity_days": 180,
+        },
+    )
+    if not package.session_types.exists():
+        package.session_types.set(SessionType.objects.filter(slug="daniel-leadership-session"))
+    code, _ = PromotionCode.objects.get_or_create(
+        code="WELCOME10",
+        defaults={"description": "Demo: 10% off for new clients", "percent_off": 10, "max_uses": 100},
+    )
+    return f"Package: {package.title} ({package.price_display}); promotion code: {code.code} ({code.discount_display})"
 
 
 def _next_weekday(start: date, weekday: int, weeks_ahead: int) -> date:
@@ -394,6 +425,39 @@ def _fill(workshop: Workshop, *, seats_taken: int, paid: bool = False) -> None:
     )
 
 
+def ensure_past_session(coach: Coach) -> str:
+    """A paid 1-on-1 from yesterday for the owner's desk: mark it attended, refund half, export or
+    erase its client ("Maya Patel")."""
+    email = "maya.patel@demo.invalid"
+    if Booking.objects.filter(guest_email=email).exists():
+        return "Past paid session (Maya Patel) already there"
+    session_type = coach.default_session_type()
+    yesterday = timezone.now().astimezone(coach.zone).date() - timedelta(days=1)
+    start_at = local_to_utc(yesterday, time(10), coach.zone)
+    Booking.objects.create(
+        coach=coach,
+        session_type=session_type,
+        session_title=session_type.title,
+        session_minutes=session_type.duration_minutes,
+        start_at=start_at,
+        end_at=start_at + timedelta(minutes=session_type.duration_minutes),
+        status=Booking.Status.CONFIRMED,
+        guest_name="Maya Patel",
+        guest_email=email,
+        guest_phone="+44 7700 900456",
+        guest_notes="Wants to protect mornings for writing.",
+        guest_timezone="Europe/London",
+        currency=session_type.currency,
+        amount_due=session_type.price_amount,
+        is_paid=True,
+        amount_paid=session_type.price_amount,
+        confirmed_at=start_at - timedelta(days=3),
+        # "Paid" through the built-in test checkout: a refund is recorded, no money moves.
+        stripe_payment_intent_id=f"{LOCAL_PAYMENT_INTENT_PREFIX}demo-maya",
+    )
+    return "Past paid session: Maya Patel with Yuki Tanaka, yesterday (mark attended, refund half)"
+
+
 def _wait(workshop: Workshop, *, name: str, email: str) -> None:
     WaitlistEntry.objects.get_or_create(
         workshop=workshop,
@@ -493,7 +557,12 @@ def ensure_booking_pages(home: HomePage, coaches: dict, workshops: list) -> list
         home.body.append(
             (
                 "booking_calendar",
-                {"heading": f"Book a free session with {first_coach.name}", "show": "coach", "coach": first_coach},
+                {
+                    "heading": f"Book a free session with {first_coach.name}",
+                    "show": "coach",
+                    "coach": first_coach,
+                    "session_type": first_coach.default_session_type(),  # pinned: the free intro call
+                },
             )
         )
         home.save_revision().publish()

@@ -307,6 +307,23 @@ def session_event(
 _event_ids = itertools.count(1)
 
 
+def package_event(
+    order,
+    *,
+    payment_intent: str = "pi_package_1",
+    session_id: str | None = None,
+    **kwargs,
+) -> dict:
+    """A `checkout.session.*` event for a package order's checkout (metadata purpose=package); the
+    same keywords as `session_event`, and `session_id` for a session that is not the order's."""
+    event = session_event(order, payment_intent=payment_intent, **kwargs)
+    session = event["data"]["object"]
+    session["metadata"] = {"purpose": "package", "package_order": order.reference}
+    if session_id:
+        session["id"] = session_id
+    return event
+
+
 def post_signed(client, payload: str, *, secret: str = "whsec_test_secret", timestamp: int | None = None):
     """POST `payload` to the webhook with a valid Stripe-Signature (Stripe's own signing scheme)."""
     import stripe
