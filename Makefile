@@ -33,12 +33,14 @@ run: seed
 ## The whole suite: SQLite by default, PostgreSQL when DATABASE_URL points at it. Installs what it
 ## needs: the Python packages, and (when npm is there) axe-core for the browser tests' accessibility
 ## checks. Without npm those checks are skipped with the reason printed (in CI they fail).
+## TEST_WORKERS test processes (pytest-xdist; 1 runs in this process, e.g. for a debugger).
+TEST_WORKERS ?= 2
 test: install
 	@if [ ! -f $(AXE) ] && command -v npm >/dev/null 2>&1; then \
 		echo "npm ci (axe-core for the browser tests)"; \
 		npm ci --no-audit --no-fund --silent || echo "npm ci failed: the axe-core checks will be skipped"; \
 	fi
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m tools.bench
