@@ -387,6 +387,30 @@ class CreditTender:
         booking.amount_due = 0
         self.note = f"Paid with a credit of package {locked.reference} ({locked.credits_left} left)."
 
+    def check_series(self, bookings: list[Booking], *, now: datetime) -> None:
+        """A recurring series paid with credits (services/recurring.py, under the coach's lock, before
+        any occurrence is saved): lock the purchase and refuse the whole series (PackageNotUsable)
+        unless the package covers the type, lasts past the last occurrence and has a credit for each.
+        Each occurrence is then charged by `charge`, as a single booking is."""
+        refusal = coverage_refusal(self.purchase.package, bookings[0])
+        if refusal:
+            raise PackageNotUsable(refusal)
+        locked = lock_purchase(self.purchase)
+        last = max(booking.start_at for booking in bookings)
+        if locked.ended_at is None and not locked.is_expired(now) and last >= locked.expires_at:
+            expires = format_in_zone(locked.expires_at, _zone(locked))
+            refusal = f"This package expires on {expires}, before the last session of this series."
+        refusal = refusal or credit_refusal(locked, start_at=last, now=now)
+        if not refusal and locked.credits_left < len(bookings):
+            left = locked.credits_left
+            refusal = (
+                f"This package has {left} session{'s' if left != 1 else ''} left and this series needs "
+                f"{len(bookings)}. Please untick some dates or choose fewer sessions."
+            )
+        if refusal:
+            raise PackageNotUsable(f"{refusal} Nothing was booked.")
+        self.purchase = locked
+
     def spent(self, booking: Booking, *, now: datetime) -> None:
         CreditUse.objects.create(purchase=self.purchase, booking=booking, used_at=now)
         log_package(

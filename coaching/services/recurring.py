@@ -87,6 +87,7 @@ def book_series(
     answers: Mapping[str, object] | None = None,
     user=None,
     actor: str = Actor.GUEST,
+    tender=None,
     now: datetime | None = None,
 ) -> SeriesResult:
     """Book the occurrences `numbers` (1 = the first; all of them when None) of the series of
@@ -101,11 +102,22 @@ def book_series(
     URL for the whole series. Raises RecurringNotAllowed (the repeat or count is not offered),
     OccurrenceUnavailable (naming the occurrence that is not free any more), the guest-detail
     errors of create_booking, PaymentUnavailable or Busy; nothing is left behind when it raises.
+
+    A package `tender` (services/packages.py CreditTender, from `tender_for_code`) pays one credit
+    per occurrence, under the purchase's lock (taken after the coach's), in the same transaction:
+    every occurrence CONFIRMED at once with no checkout, or the whole series refused
+    (PackageNotUsable: too few credits, type not covered, expiring before the last occurrence).
+    A promotion code is refused for a series (NotBookable) for now.
     """
     chosen = sorted(set(numbers if numbers is not None else range(1, count + 1)))
     if not chosen or chosen[0] < 1 or chosen[-1] > count:
         raise NotBookable("Please choose at least one of the dates shown.")
     validate_guest(guest)
+    if tender is not None and not hasattr(tender, "check_series"):
+        raise NotBookable(
+            "A promotion code cannot be used for recurring sessions yet. "
+            "Please clear the code, or book one session at a time to use it."
+        )
     now = now or timezone.now()
     starts = occurrence_starts(first_start_at, zone=coach.zone, every_weeks=every_weeks, count=count)
     with booking_transaction():
@@ -139,28 +151,33 @@ def book_series(
         bookings = []
         for number, slot in slots:
             release_lapsed_holds(coach_bookings_near(coach, slot), now=now)
-            booking = _new_booking(
-                guest=guest,
-                user=user,
-                start_at=slot.start_at,
-                end_at=slot.end_at,
-                seats=1,
-                price=session_type.price_amount,
-                currency=session_type.currency,
-                now=now,
-                coach=coach,
-                **snapshot,
-                series=series,
-                series_number=number,
+            bookings.append(
+                _new_booking(
+                    guest=guest,
+                    user=user,
+                    start_at=slot.start_at,
+                    end_at=slot.end_at,
+                    seats=1,
+                    price=session_type.price_amount,
+                    currency=session_type.currency,
+                    now=now,
+                    coach=coach,
+                    **snapshot,
+                    series=series,
+                    series_number=number,
+                )
             )
-            _save_new(booking)
-            bookings.append(booking)
+        if tender is not None:
+            # Under the coach's lock, then the purchase's: enough credits for all, or nothing.
+            tender.check_series(bookings, now=now)
+        for booking in bookings:
+            _save_new(booking, tender=tender, now=now)
         series.amount_due = sum(booking.amount_due for booking in bookings)
         series.hold_expires_at = bookings[0].hold_expires_at
         series.save(update_fields=["amount_due", "hold_expires_at"])
         # Announced once every occurrence exists: the series' one email lists them all.
         for booking in bookings:
-            _record_created(booking, actor=actor, user=user)
+            _record_created(booking, actor=actor, user=user, tender=tender)
 
     if not series.amount_due:
         return SeriesResult(series=series, bookings=bookings)

@@ -30,9 +30,11 @@ from coaching.money import format_money
 from coaching.schedule.recurrence import recurrence_offer, series_preview
 from coaching.services import payment
 from coaching.services.local_checkout import deliver_test_payment, test_checkout_enabled
+from coaching.services.packages import tender_for_code
 from coaching.services.recurring import abandon_series_checkout, book_series, cancel_remaining, series_cancel_url
 from coaching.vocabulary import Actor
 
+from .context import package_details
 from .forms import SessionBookingForm
 from .parsing import get_coach, iso_z, parse_start
 from .privacy import private_page
@@ -131,7 +133,14 @@ def coach_series(request: HttpRequest, slug: str) -> HttpResponse:
         now=timezone.now(),
     )
     free_numbers = [occurrence.number for occurrence in preview if occurrence.is_free]
-    form = SeriesForm(request.POST or None, count=count, free_numbers=free_numbers, session_type=session_type)
+    # From the signed package link: the name, email and package code come filled in, as on the booking form.
+    form = SeriesForm(
+        request.POST or None,
+        count=count,
+        free_numbers=free_numbers,
+        session_type=session_type,
+        initial=package_details(request, coach) or {},
+    )
     context = {
         "coach": coach,
         "offer": offer,
@@ -165,6 +174,7 @@ def coach_series(request: HttpRequest, slug: str) -> HttpResponse:
             numbers=form.cleaned_data["numbers"],
             answers=form.answers(),
             user=request.user,
+            tender=tender_for_code(form.cleaned_data["code"], user=request.user),
         )
     except BookingError as exc:
         # Something changed since the page was drawn: show the dates as they are now, and why.
