@@ -150,8 +150,9 @@ now = timezone.now().replace(minute=0, second=0, microsecond=0)
 rows = []
 for coach in Coach.objects.all():
     for n in range({per_coach}):
-        # Past sessions, one an hour back from now; cancelled ones spread over the next 90 days.
-        start = now - timedelta(hours={offset} + n + 1)
+        # Past sessions, one an hour back from 30 days ago (clear of the demo's own recent past
+        # sessions: the exclusion constraint refuses an overlap); cancelled ones over the next 90 days.
+        start = now - timedelta(days=30, hours={offset} + n + 1)
         rows.append(Booking(coach=coach, start_at=start, end_at=start + timedelta(minutes=50),
                             status="confirmed", guest_name="Past guest", guest_email="past@bench.invalid"))
         later = now + timedelta(minutes=30 * (n % 4320))
