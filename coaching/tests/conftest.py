@@ -67,3 +67,16 @@ def after_commit(django_capture_on_commit_callbacks):
             return action()
 
     return run
+
+
+@pytest.fixture
+def owner(django_user_model):
+    """The business owner: a Wagtail superuser."""
+    return django_user_model.objects.create_superuser("owner", "owner@example.com", "pw")
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    """The test client signed in as the owner."""
+    client.force_login(owner)
+    return client

@@ -27,12 +27,6 @@ def jan_7_2030(hour, minute=0):
 
 
 @pytest.fixture
-def owner_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("owner", "owner@example.com", "pw"))
-    return client
-
-
-@pytest.fixture
 def anna_client(client, django_user_model):
     """Anna is a coach with a Wagtail login: admin access only, no model permissions."""
     user = django_user_model.objects.create_user("anna", "anna@example.com", "pw")

@@ -27,17 +27,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner(django_user_model):
-    return django_user_model.objects.create_superuser("owner", "owner@example.com", "pw")
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
 def coach_user(django_user_model):
     """A coach whose group gives wide model permissions: the Coach link still keeps them to their rows."""
     user = django_user_model.objects.create_user("anna", "anna@example.com", "pw")

@@ -20,12 +20,6 @@ FIRST = datetime(2030, 3, 12, 18, tzinfo=UTC)
 
 
 @pytest.fixture
-def owner_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("owner", "owner@example.com", "pw"))
-    return client
-
-
-@pytest.fixture
 def series():
     coach = allow_weekly_series(CoachFactory(timezone="Europe/London", horizon_days=365, price_amount=5000))
     WeeklyHoursFactory(coach=coach, weekday=1, start_time=time(17), end_time=time(20))

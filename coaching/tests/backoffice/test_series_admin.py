@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 START = datetime(2030, 3, 2, 10, tzinfo=UTC)
 
 
-@pytest.fixture
-def owner_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("owner", "owner@example.com", "pw"))
-    return client
-
-
 def test_the_owner_groups_workshop_dates_into_a_series(owner_client):
     response = owner_client.post(
         reverse("wagtailsnippets_coaching_workshopseries:add"),

@@ -21,17 +21,6 @@ MOVED = datetime(2030, 3, 6, 14, tzinfo=UTC)
 
 
 @pytest.fixture
-def owner(django_user_model):
-    return django_user_model.objects.create_superuser("owner", "owner@example.com", "pw")
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
 def workshop():
     return WorkshopFactory(start_at=START, end_at=START + timedelta(hours=2), capacity=10)
 

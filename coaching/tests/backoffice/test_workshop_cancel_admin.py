@@ -18,12 +18,6 @@ START = datetime(2030, 3, 4, 10, tzinfo=UTC)
 
 
 @pytest.fixture
-def owner_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("owner", "owner@example.com", "pw"))
-    return client
-
-
-@pytest.fixture
 def workshop():
     host = CoachFactory(name="Grace Hopper")
     workshop = WorkshopFactory(

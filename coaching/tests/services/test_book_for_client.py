@@ -25,11 +25,6 @@ def at(hour):
 
 
 @pytest.fixture
-def owner(django_user_model):
-    return django_user_model.objects.create_superuser("owner", "owner@example.com", "pw")
-
-
-@pytest.fixture
 def coach():
     """Bea Brown, £60 a session, free on 7 January 09:00–17:00 UTC."""
     coach = CoachFactory(name="Bea Brown", price_amount=6000, currency="GBP")

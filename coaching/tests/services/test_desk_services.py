@@ -31,11 +31,6 @@ def at(hour):
 
 
 @pytest.fixture
-def owner(django_user_model):
-    return django_user_model.objects.create_superuser("owner", "owner@example.com", "pw")
-
-
-@pytest.fixture
 def paid_booking(stripe_standin, after_commit):
     """A £60 session paid through Stripe (the stand-in), 7 January 10:00 UTC."""
     coach = CoachFactory(price_amount=6000, currency="GBP")

@@ -32,11 +32,6 @@ APOLOGY = "Grace is unwell and we could not find a stand-in.\nWe are very sorry 
 
 
 @pytest.fixture
-def owner(django_user_model):
-    return django_user_model.objects.create_superuser("owner", "owner@example.com", "pw")
-
-
-@pytest.fixture
 def workshop():
     host = CoachFactory(name="Grace Hopper", email="grace@coach.example")
     return WorkshopFactory(

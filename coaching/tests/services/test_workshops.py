@@ -30,11 +30,6 @@ TWO_HOURS = timedelta(hours=2)
 
 
 @pytest.fixture
-def owner(django_user_model):
-    return django_user_model.objects.create_superuser("owner", "owner@example.com", "pw")
-
-
-@pytest.fixture
 def workshop():
     host = CoachFactory(name="Grace Hopper", email="grace@coach.example", timezone="Europe/London")
     return WorkshopFactory(title="Writing for humans", host=host, start_at=START, end_at=START + TWO_HOURS, capacity=10)
